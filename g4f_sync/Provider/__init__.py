@@ -1,0 +1,30 @@
+"""Providers, by name: ``from g4f_sync.Provider import Koala``.
+
+``__providers__`` lists every provider class; ``ProviderUtils.convert`` maps names to
+classes, as in g4f.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Type
+
+from .base import BaseProvider, GeneratorProvider, ProviderModelMixin, TokenStream
+from .Koala import Koala
+
+__all__ = [
+    "BaseProvider",
+    "GeneratorProvider",
+    "Koala",
+    "ProviderModelMixin",
+    "ProviderUtils",
+    "TokenStream",
+    "__providers__",
+]
+
+__providers__: List[Type[BaseProvider]] = [Koala]
+
+
+class ProviderUtils:
+    """Name -> provider class, for every provider in ``__providers__``."""
+
+    convert: Dict[str, Type[BaseProvider]] = {provider.__name__: provider for provider in __providers__}

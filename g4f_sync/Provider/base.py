@@ -1,0 +1,233 @@
+"""Provider base classes: the ``create_completion`` contract, models, input checks.
+
+A provider subclasses :class:`GeneratorProvider` (and :class:`ProviderModelMixin` when it
+has models) and implements only :meth:`GeneratorProvider.create_generator`: headers,
+payload, and reading the answer. Validation, sessions, retries, closing and error
+wrapping happen here and in :mod:`g4f_sync.http`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Dict, Iterator, List, Optional, Union
+
+import requests
+
+from .. import errors
+from ..http import Retry, TimeoutLike, Transport, wrap_requests_error
+from ..typing import ROLES, Messages
+
+__all__ = [
+    "BaseProvider",
+    "GeneratorProvider",
+    "ProviderModelMixin",
+    "TokenStream",
+    "validate_messages",
+]
+
+
+class _ClassProperty:
+    """A read-only property of the class (``Koala.params``)."""
+
+    def __init__(self, getter: Any) -> None:
+        self.getter = getter
+        self.__doc__ = getter.__doc__
+
+    def __get__(self, instance: Any, owner: type) -> Any:
+        return self.getter(owner)
+
+
+class BaseProvider:
+    """What every provider declares about itself."""
+
+    url: ClassVar[str] = ""
+    """The site's page; ``Origin``/``Referer`` derive from it."""
+    api_endpoint: ClassVar[str] = ""
+    """Where the chat request goes. Override ``url`` and ``api_endpoint`` in a subclass to
+    talk to another host (a mirror, a self-hosted clone, the emulator)."""
+    working: ClassVar[bool] = False
+    supports_stream: ClassVar[bool] = True
+    supports_system_message: ClassVar[bool] = False
+    supports_message_history: ClassVar[bool] = False
+
+    @_ClassProperty
+    def params(cls) -> str:  # noqa: N805 - a class property
+        """The arguments ``create_completion`` takes, as one readable string."""
+        lines = [
+            "model: str",
+            "messages: Messages",
+            "stream: bool = True",
+            "proxy: str = None",
+            "timeout: float | (connect, read) | Timeout = (10, 120)",
+            "max_retries: int | Retry = 2",
+            "session: requests.Session = None",
+        ]
+        body = ",\n    ".join(lines)
+        return f"g4f_sync.Provider.{cls.__name__} supports: (\n    {body}\n)"
+
+
+class ProviderModelMixin:
+    """Models a provider serves, with aliases and a default."""
+
+    default_model: ClassVar[str] = ""
+    models: ClassVar[List[str]] = []
+    model_aliases: ClassVar[Dict[str, str]] = {}
+
+    @classmethod
+    def get_models(cls) -> List[str]:
+        """The model names the provider accepts (aliases not included)."""
+        return list(cls.models) or [cls.default_model]
+
+    @classmethod
+    def get_model(cls, model: Optional[str]) -> str:
+        """The provider's name for ``model``: the default for ``""``/None, an alias
+        resolved, or :class:`~g4f_sync.errors.ModelNotSupportedError`."""
+        if model is None or model == "":
+            return cls.default_model
+        if not isinstance(model, str):
+            raise errors.ModelNotSupportedError(f"model must be a string, got {model!r}")
+        if model in cls.model_aliases:
+            return cls.model_aliases[model]
+        supported = cls.get_models()
+        if model in supported:
+            return model
+        names = ", ".join(supported + sorted(cls.model_aliases))
+        raise errors.ModelNotSupportedError(
+            f"{cls.__name__} does not support model {model!r}; it supports: {names}"
+        )
+
+
+def validate_messages(messages: Any) -> None:
+    """Raise :class:`~g4f_sync.errors.InvalidMessagesError` naming the first bad item."""
+    if not isinstance(messages, list):
+        raise errors.InvalidMessagesError(
+            f"messages must be a list of {{'role', 'content'}} dicts, got {type(messages).__name__}"
+        )
+    if not messages:
+        raise errors.InvalidMessagesError("messages is empty: give at least one message")
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if not isinstance(message, Mapping):
+            raise errors.InvalidMessagesError(
+                f"{where} must be a dict with 'role' and 'content', got {type(message).__name__}"
+            )
+        for key in ("role", "content"):
+            if key not in message:
+                raise errors.InvalidMessagesError(f"{where} has no {key!r}")
+        role = message["role"]
+        if role not in ROLES:
+            raise errors.InvalidMessagesError(
+                f"{where}: role {role!r} is not one of {', '.join(ROLES)}"
+            )
+        content = message["content"]
+        if not isinstance(content, str):
+            raise errors.InvalidMessagesError(
+                f"{where}: content must be a string, got {type(content).__name__}"
+            )
+
+
+class TokenStream(Iterator[str]):
+    """The iterator of text tokens ``create_completion`` returns.
+
+    ``close()``, leaving a ``with`` block, or dropping the last reference closes the
+    HTTP response. ``interrupt()`` may be called from another thread to unblock a read
+    waiting on a silent server; the iteration then ends.
+    """
+
+    __slots__ = ("_tokens", "_transport")
+
+    def __init__(self, tokens: Iterator[str], transport: Transport) -> None:
+        self._tokens = tokens
+        self._transport = transport
+
+    def __iter__(self) -> TokenStream:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._tokens)
+
+    def close(self) -> None:
+        """Stop the stream and close its connection."""
+        close = getattr(self._tokens, "close", None)
+        if close is not None:
+            close()
+        self._transport.close()
+
+    def interrupt(self) -> None:
+        """Thread-safe: shut the connection down so a blocked read returns."""
+        self._transport.interrupt()
+
+    def __enter__(self) -> TokenStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class GeneratorProvider(BaseProvider):
+    """A provider whose answer is an iterator of text tokens."""
+
+    @classmethod
+    def create_completion(
+        cls,
+        model: Optional[str],
+        messages: Messages,
+        stream: bool = True,
+        *,
+        proxy: Optional[str] = None,
+        timeout: TimeoutLike = None,
+        max_retries: Union[Retry, int, None] = None,
+        session: Optional[requests.Session] = None,
+        **kwargs: Any,
+    ) -> TokenStream:
+        """Send ``messages`` and return an iterator of text tokens.
+
+        Arguments are checked before any I/O; the request is sent on the first
+        ``next()``. ``stream=False`` yields the whole answer as one string. Errors are
+        :class:`~g4f_sync.errors.G4FError`; tokens that arrived are yielded first, and
+        the error's ``.partial`` holds their text.
+        """
+        validate_messages(messages)
+        if isinstance(cls, type) and issubclass(cls, ProviderModelMixin):
+            model = cls.get_model(model)
+        transport = Transport(
+            session=session,
+            proxy=proxy,
+            timeout=timeout,
+            max_retries=max_retries,
+            label=cls.__name__,
+        )
+        tokens = cls.create_generator(model or "", messages, transport, stream=stream, **kwargs)
+        return TokenStream(_deliver(tokens, transport, stream), transport)
+
+    @classmethod
+    def create_generator(
+        cls, model: str, messages: Messages, transport: Transport, **kwargs: Any
+    ) -> Iterator[str]:
+        """The provider's protocol: send with ``transport`` and yield text tokens."""
+        raise NotImplementedError(f"{cls.__name__} does not implement create_generator")
+
+
+def _deliver(tokens: Iterator[str], transport: Transport, stream: bool) -> Iterator[str]:
+    """Yield tokens (or their join), record them for ``error.partial``, close at the end."""
+    received: List[str] = []
+    try:
+        if stream:
+            for token in tokens:
+                received.append(token)
+                yield token
+        else:
+            received.extend(tokens)
+            yield "".join(received)
+    except errors.G4FError as error:
+        error.partial = "".join(received)
+        raise
+    except requests.RequestException as exc:
+        error = wrap_requests_error(exc, f"{transport.label}: ")
+        error.partial = "".join(received)
+        raise error from exc
+    finally:
+        close = getattr(tokens, "close", None)
+        if close is not None:
+            close()
+        transport.close()

@@ -1,0 +1,29 @@
+"""g4f_sync: a synchronous, requests-based SDK for gpt4free-style chat providers.
+
+No asyncio: blocking calls and plain iterators that work the same in scripts, in
+Jupyter and in code bases that never adopted asyncio.
+"""
+
+from __future__ import annotations
+
+from . import errors
+from .errors import G4FError
+from .http import Retry, Session, Timeout
+from .Provider import Koala
+from .Provider.base import TokenStream
+from .typing import Message, Messages
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "G4FError",
+    "Koala",
+    "Message",
+    "Messages",
+    "Retry",
+    "Session",
+    "Timeout",
+    "TokenStream",
+    "__version__",
+    "errors",
+]

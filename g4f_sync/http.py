@@ -1,0 +1,414 @@
+"""HTTP over requests: sessions, proxies, timeouts, retries and status errors.
+
+This layer knows requests and urllib3, and nothing about chat. Everything it raises is
+a :mod:`g4f_sync.errors` exception with the requests/urllib3 exception as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator, List, Mapping, Optional, Tuple, Union
+from urllib.parse import urlsplit
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+
+from . import errors
+
+__all__ = [
+    "DEFAULT_RETRY",
+    "DEFAULT_TIMEOUT",
+    "Retry",
+    "Session",
+    "Timeout",
+    "Transport",
+    "TimeoutLike",
+    "iter_body",
+    "parse_proxy",
+    "raise_for_status",
+]
+
+PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+READ_SIZE = 65536
+"""Most bytes one ``read1`` call returns; it returns sooner with whatever has arrived."""
+ERROR_BODY_LIMIT = 65536
+"""Most bytes read from an error response to classify it."""
+EXCERPT_LENGTH = 200
+CLOUDFLARE_MARKERS = ('<div id="cf-please-wait">', "<title>Just a moment...</title>")
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Seconds to wait for a connection, and for each read of the answer.
+
+    ``read`` is the longest silence between two bytes, not a limit on the whole
+    answer: a stream that keeps sending never times out. ``None`` waits forever.
+    """
+
+    connect: Optional[float] = 10.0
+    read: Optional[float] = 120.0
+
+    @classmethod
+    def coerce(cls, value: TimeoutLike) -> Timeout:
+        """Accept a ``Timeout``, one number for both, a ``(connect, read)`` pair, or None
+        for the defaults."""
+        if value is None:
+            return DEFAULT_TIMEOUT
+        if isinstance(value, Timeout):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value <= 0:
+                raise errors.InvalidRequestError(f"timeout must be positive, got {value!r}")
+            return cls(float(value), float(value))
+        if isinstance(value, tuple) and len(value) == 2:
+            return cls(*value)
+        raise errors.InvalidRequestError(
+            f"timeout must be a number, a (connect, read) pair or a Timeout, got {value!r}"
+        )
+
+    def as_requests(self) -> Tuple[Optional[float], Optional[float]]:
+        return (self.connect, self.read)
+
+
+TimeoutLike = Union[Timeout, float, Tuple[Optional[float], Optional[float]], None]
+DEFAULT_TIMEOUT = Timeout()
+
+
+@dataclass(frozen=True)
+class Retry:
+    """When to send a request again: only before the first byte of its answer's body.
+
+    Retried: connection failures, 429 and 5xx, at most ``total`` times. The wait before
+    retry *n* (from 0) is ``backoff * 2**n`` capped at ``backoff_max``, times a random
+    factor in [0.5, 1] (jitter), or the server's ``Retry-After`` when that is longer.
+    A ``Retry-After`` above ``retry_after_max`` is not waited for: the error is raised
+    at once, carrying ``retry_after``.
+    """
+
+    total: int = 2
+    backoff: float = 0.5
+    backoff_max: float = 8.0
+    retry_after_max: float = 60.0
+
+    @classmethod
+    def coerce(cls, value: Union[Retry, int, None]) -> Retry:
+        """Accept a ``Retry``, a number of retries, or None for the defaults."""
+        if value is None:
+            return DEFAULT_RETRY
+        if isinstance(value, Retry):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return cls(total=value)
+        raise errors.InvalidRequestError(
+            f"max_retries must be a non-negative integer or a Retry, got {value!r}"
+        )
+
+    def wait(self, attempt: int, retry_after: Optional[float] = None) -> float:
+        """Seconds to sleep before retry number ``attempt`` (0-based)."""
+        delay = min(self.backoff_max, self.backoff * 2**attempt) * random.uniform(0.5, 1.0)
+        return max(delay, retry_after or 0.0)
+
+
+DEFAULT_RETRY = Retry()
+
+
+def parse_proxy(proxy: Optional[str]) -> Optional[Mapping[str, str]]:
+    """Turn ``"http://user:pw@host:3128"`` or ``"socks5://host:1080"`` into requests'
+    ``proxies`` mapping. Raises :class:`~g4f_sync.errors.InvalidProxyError` for a
+    malformed URL and :class:`~g4f_sync.errors.MissingRequirementsError` for SOCKS
+    without PySocks."""
+    if proxy is None:
+        return None
+    if not isinstance(proxy, str) or not proxy.strip():
+        raise errors.InvalidProxyError(f"proxy must be a URL string, got {proxy!r}")
+    parts = urlsplit(proxy)
+    if parts.scheme not in PROXY_SCHEMES:
+        raise errors.InvalidProxyError(
+            f"proxy {proxy!r}: scheme must be one of {', '.join(PROXY_SCHEMES)}"
+            " (for example http://host:3128)"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise errors.InvalidProxyError(f"proxy {proxy!r}: the port is not a number 0-65535") from None
+    if not parts.hostname:
+        raise errors.InvalidProxyError(f"proxy {proxy!r}: no host name")
+    if port is None and parts.scheme.startswith("socks"):
+        raise errors.InvalidProxyError(f"proxy {proxy!r}: a SOCKS proxy needs a port")
+    if parts.scheme.startswith("socks"):
+        try:
+            import socks  # noqa: F401  (PySocks, which requests uses for SOCKS)
+        except ImportError:
+            raise errors.MissingRequirementsError(
+                f"proxy {proxy!r} needs PySocks: pip install 'g4f_sync[socks]'"
+            ) from None
+    return {"http": proxy, "https": proxy}
+
+
+class Session(requests.Session):
+    """A requests session with g4f_sync's defaults: proxy, timeout, retries, pool size.
+
+    Safe to share between threads for sending requests (requests' pool is
+    thread-safe); do not change its headers or cookies while other threads use it.
+    """
+
+    def __init__(
+        self,
+        *,
+        proxy: Optional[str] = None,
+        timeout: TimeoutLike = None,
+        max_retries: Union[Retry, int, None] = None,
+        pool_maxsize: int = 10,
+    ) -> None:
+        super().__init__()
+        self.timeout = Timeout.coerce(timeout)
+        self.retry = Retry.coerce(max_retries)
+        proxies = parse_proxy(proxy)
+        if proxies:
+            self.proxies.update(proxies)
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_maxsize)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+
+class Transport:
+    """The HTTP side of one completion: sends requests with retries, keeps every
+    response it opened, and closes them all.
+
+    Arguments given here win over the session's own ``timeout``/``retry``/proxy.
+    ``label`` (the provider's name) starts every error message.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: Optional[requests.Session] = None,
+        proxy: Optional[str] = None,
+        timeout: TimeoutLike = None,
+        max_retries: Union[Retry, int, None] = None,
+        label: str = "",
+    ) -> None:
+        self.proxies = parse_proxy(proxy)
+        self.owns_session = session is None
+        self.session = session if session is not None else Session()
+        self.timeout = (
+            Timeout.coerce(timeout)
+            if timeout is not None
+            else getattr(self.session, "timeout", DEFAULT_TIMEOUT)
+        )
+        self.retry = (
+            Retry.coerce(max_retries)
+            if max_retries is not None
+            else getattr(self.session, "retry", DEFAULT_RETRY)
+        )
+        self.label = label
+        self.responses: List[requests.Response] = []
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """Send a request and return the streaming response once its status is 2xx.
+
+        Retries as :class:`Retry` says; raises the mapped error otherwise. The body is
+        not read: use :func:`iter_body` or ``g4f_sync.sse.iter_events``.
+        """
+        if self.proxies:
+            kwargs.setdefault("proxies", self.proxies)
+        attempt = 0
+        while True:
+            try:
+                response = self.session.request(
+                    method, url, stream=True, timeout=self.timeout.as_requests(), **kwargs
+                )
+            except requests.RequestException as exc:
+                error = wrap_requests_error(exc, self._prefix(url))
+                if attempt < self.retry.total and isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.exceptions.SSLError):
+                    time.sleep(self.retry.wait(attempt))
+                    attempt += 1
+                    continue
+                raise _with_attempts(error, attempt) from exc
+            if response.status_code in RETRY_STATUSES and attempt < self.retry.total:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if retry_after is None or retry_after <= self.retry.retry_after_max:
+                    response.close()
+                    time.sleep(self.retry.wait(attempt, retry_after))
+                    attempt += 1
+                    continue
+            self.responses.append(response)
+            try:
+                raise_for_status(response, self.label)
+            except errors.G4FError as error:
+                raise _with_attempts(error, attempt) from None
+            return response
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", url, **kwargs)
+
+    def interrupt(self) -> None:
+        """Unblock a read waiting in another thread: shut the sockets of the open
+        responses down. Thread-safe; the reading thread then sees the stream end."""
+        for response in list(self.responses):
+            sock = _response_socket(response)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        """Close every response (the server sees the connection end) and an owned session."""
+        while self.responses:
+            self.responses.pop().close()
+        if self.owns_session:
+            self.session.close()
+
+    def _prefix(self, url: str) -> str:
+        return f"{self.label}: " if self.label else ""
+
+
+def _with_attempts(error: errors.G4FError, retries: int) -> errors.G4FError:
+    if retries:
+        error.args = (f"{error} (after {retries + 1} attempts)",) + error.args[1:]
+    return error
+
+
+def _response_socket(response: requests.Response) -> Optional[socket.socket]:
+    raw = response.raw
+    connection = getattr(raw, "_connection", None) or getattr(raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is None:  # the connection was already released; reach the socket file
+        fp = getattr(getattr(raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(fp, "raw", None), "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def parse_retry_after(value: Optional[str]) -> Optional[float]:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def read_prefix(response: requests.Response, limit: int = ERROR_BODY_LIMIT) -> str:
+    """Up to ``limit`` bytes of the body, decoded leniently; never raises."""
+    pieces: List[bytes] = []
+    size = 0
+    try:
+        while size < limit:
+            piece = response.raw.read1(limit - size)
+            if not piece:
+                break
+            pieces.append(piece)
+            size += len(piece)
+    except Exception:  # the excerpt is best effort; the status is what matters
+        pass
+    encoding = response.encoding or "utf-8"
+    try:
+        return b"".join(pieces).decode(encoding, errors="replace")
+    except LookupError:
+        return b"".join(pieces).decode("utf-8", errors="replace")
+
+
+def excerpt(text: str, length: int = EXCERPT_LENGTH) -> str:
+    """The start of ``text`` on one line, cut at ``length`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else flat[: length - 1] + "…"
+
+
+def raise_for_status(response: requests.Response, label: str = "") -> None:
+    """Raise the mapped error for a non-2xx response (and close it); do nothing for 2xx.
+
+    429/402 -> RateLimitError, 403 with a Cloudflare page -> CloudflareError,
+    anything else -> ResponseStatusError with the status and a body excerpt.
+    """
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    body = read_prefix(response)
+    response.close()
+    prefix = f"{label}: " if label else ""
+    where = f"{response.request.method} {response.url}" if response.request else response.url
+    short = excerpt(body)
+    if status in (429, 402):
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        wait = f"; retry after {retry_after:g} s" if retry_after is not None else ""
+        raise errors.RateLimitError(
+            f"{prefix}rate limited (HTTP {status}) by {where}{wait}",
+            status_code=status,
+            body=short,
+            retry_after=retry_after,
+        )
+    if status == 403 and any(marker in body for marker in CLOUDFLARE_MARKERS):
+        raise errors.CloudflareError(
+            f"{prefix}{where} answered with a Cloudflare challenge (HTTP 403): the site"
+            " blocks scripted clients from this address; try another proxy",
+            status_code=status,
+            body=short,
+        )
+    reason = f" {response.reason}" if response.reason else ""
+    raise errors.ResponseStatusError(
+        f"{prefix}HTTP {status}{reason} from {where}: {short or '(empty body)'}",
+        status_code=status,
+        body=short,
+    )
+
+
+def wrap_requests_error(exc: BaseException, prefix: str = "") -> errors.G4FError:
+    """The g4f_sync error for a requests/urllib3 exception (set ``__cause__`` yourself)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return errors.TimeoutError(f"{prefix}could not connect within the connect timeout: {exc}")
+    if isinstance(exc, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, socket.timeout)):
+        return errors.TimeoutError(f"{prefix}the server sent nothing within the read timeout: {exc}")
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return errors.ConnectionError(f"{prefix}the proxy refused or failed the connection: {exc}")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return errors.ConnectionError(f"{prefix}TLS verification failed: {exc}")
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
+        return errors.InvalidRequestError(f"{prefix}invalid URL: {exc}")
+    if isinstance(exc, requests.ConnectionError):
+        return errors.ConnectionError(f"{prefix}could not connect: {exc}")
+    return errors.ConnectionError(f"{prefix}request failed: {exc}")
+
+
+def iter_body(response: requests.Response, label: str = "") -> Iterator[bytes]:
+    """Yield the (decoded) body as it arrives, without waiting to fill a buffer.
+
+    Uses urllib3's ``read1``, which returns whatever the socket has, in chunked and in
+    close-delimited responses alike (requests' ``iter_content``/``iter_lines`` hold
+    bytes back in the latter). Raises :class:`~g4f_sync.errors.StreamInterruptedError`
+    when the connection breaks and :class:`~g4f_sync.errors.TimeoutError` when the
+    server goes silent for longer than the read timeout.
+    """
+    raw = response.raw
+    prefix = f"{label}: " if label else ""
+    read1 = raw.read1
+    try:
+        while True:
+            chunk = read1(READ_SIZE)
+            if not chunk:
+                return
+            yield chunk
+    except (urllib3.exceptions.ReadTimeoutError, socket.timeout) as exc:
+        raise errors.TimeoutError(
+            f"{prefix}the server went silent mid-answer for longer than the read timeout"
+        ) from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise errors.StreamInterruptedError(
+            f"{prefix}the connection was lost mid-answer ({type(exc).__name__}: {exc})"
+        ) from exc

@@ -1,0 +1,241 @@
+"""The HTTP layer: proxies, timeouts, retries, status mapping (request shapes via responses)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+import requests
+import responses
+
+from g4f_sync import errors
+from g4f_sync.http import (
+    DEFAULT_TIMEOUT,
+    Retry,
+    Session,
+    Timeout,
+    Transport,
+    excerpt,
+    parse_proxy,
+    parse_retry_after,
+    raise_for_status,
+    wrap_requests_error,
+)
+
+URL = "http://api.test/endpoint"
+FAST = Retry(total=2, backoff=0.001, backoff_max=0.002)
+CLOUDFLARE_PAGE = (
+    "<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
+    '<body><div id="cf-please-wait">Checking your browser</div></body></html>'
+)
+
+
+@pytest.mark.parametrize(
+    "proxy",
+    ["http://host:3128", "http://user:pw@host:3128", "https://proxy.example:8443", "http://h"],
+)
+def test_parse_proxy_maps_both_schemes(proxy: str) -> None:
+    assert parse_proxy(proxy) == {"http": proxy, "https": proxy}
+
+
+def test_parse_proxy_none_means_no_proxy() -> None:
+    assert parse_proxy(None) is None
+
+
+@pytest.mark.parametrize(
+    ("proxy", "reason"),
+    [
+        ("ftp://host:21", "scheme must be one of"),
+        ("host:3128", "scheme must be one of"),
+        ("http://host:99999", "port is not a number"),
+        ("http://host:abc", "port is not a number"),
+        ("http://:3128", "no host name"),
+        ("socks5://host", "needs a port"),
+        ("", "must be a URL string"),
+        (3128, "must be a URL string"),
+    ],
+)
+def test_parse_proxy_rejects_malformed_urls(proxy: object, reason: str) -> None:
+    with pytest.raises(errors.InvalidProxyError, match=reason) as info:
+        parse_proxy(proxy)  # type: ignore[arg-type]
+    assert isinstance(info.value, ValueError)
+
+
+def test_socks_proxy_without_pysocks_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "socks", None)  # makes `import socks` fail
+    with pytest.raises(errors.MissingRequirementsError, match=r"pip install 'g4f_sync\[socks\]'"):
+        parse_proxy("socks5://127.0.0.1:1080")
+
+
+def test_session_applies_proxy_timeout_and_retries() -> None:
+    session = Session(proxy="http://127.0.0.1:3128", timeout=5, max_retries=0)
+    assert session.proxies == {"http": "http://127.0.0.1:3128", "https": "http://127.0.0.1:3128"}
+    assert session.timeout == Timeout(5.0, 5.0)
+    assert session.retry.total == 0
+    assert session.verify is True
+
+
+def test_timeout_coercion_and_defaults() -> None:
+    assert Timeout.coerce(None) == DEFAULT_TIMEOUT == Timeout(10.0, 120.0)
+    assert Timeout.coerce((1, 2)) == Timeout(1, 2)
+    assert Timeout.coerce(3).as_requests() == (3.0, 3.0)
+    with pytest.raises(errors.InvalidRequestError, match="timeout must be positive"):
+        Timeout.coerce(0)
+    with pytest.raises(errors.InvalidRequestError, match="timeout must be a number"):
+        Timeout.coerce("10")  # type: ignore[arg-type]
+
+
+def test_retry_wait_doubles_with_jitter_and_honours_retry_after() -> None:
+    retry = Retry()
+    for attempt, ceiling in [(0, 0.5), (1, 1.0), (2, 2.0), (4, 8.0), (10, 8.0)]:
+        wait = retry.wait(attempt)
+        assert ceiling / 2 <= wait <= ceiling
+    assert retry.wait(0, retry_after=30) == 30
+    with pytest.raises(errors.InvalidRequestError, match="max_retries must be"):
+        Retry.coerce(-1)
+
+
+def test_parse_retry_after_seconds_and_dates() -> None:
+    assert parse_retry_after("7") == 7.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    date = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 100))
+    assert 95 <= parse_retry_after(date) <= 101  # type: ignore[operator]
+
+
+def test_excerpt_is_one_short_line() -> None:
+    assert excerpt("a\n  b\tc") == "a b c"
+    assert len(excerpt("x" * 1000)) == 200
+
+
+def _get(**kwargs: object) -> requests.Response:
+    return requests.get(URL, stream=True)
+
+
+@responses.activate
+@pytest.mark.parametrize("status", [429, 402])
+def test_rate_limit_statuses_raise_rate_limit_error_with_retry_after(status: int) -> None:
+    responses.get(URL, status=status, body="slow down", headers={"Retry-After": "12"})
+    with pytest.raises(errors.RateLimitError, match=rf"Koala: rate limited \(HTTP {status}\).*retry after 12 s") as info:
+        raise_for_status(_get(), "Koala")
+    assert info.value.status_code == status
+    assert info.value.retry_after == 12.0
+    assert info.value.body == "slow down"
+
+
+@responses.activate
+def test_cloudflare_challenge_raises_cloudflare_error() -> None:
+    responses.get(URL, status=403, body=CLOUDFLARE_PAGE, content_type="text/html")
+    with pytest.raises(errors.CloudflareError, match="Cloudflare challenge") as info:
+        raise_for_status(_get())
+    assert info.value.status_code == 403
+
+
+@responses.activate
+def test_plain_403_is_a_status_error_with_excerpt() -> None:
+    responses.get(URL, status=403, body="<p>Forbidden</p>\n<p>go away</p>")
+    with pytest.raises(errors.ResponseStatusError, match=r"HTTP 403 Forbidden from GET http://api.test/endpoint: <p>Forbidden</p> <p>go away</p>") as info:
+        raise_for_status(_get())
+    assert type(info.value) is errors.ResponseStatusError
+    assert info.value.status_code == 403
+
+
+@responses.activate
+def test_500_body_is_cut_to_an_excerpt() -> None:
+    responses.get(URL, status=500, body="boom " * 500)
+    with pytest.raises(errors.ResponseStatusError, match="HTTP 500") as info:
+        raise_for_status(_get())
+    assert len(info.value.body) == 200
+
+
+@responses.activate
+def test_2xx_passes() -> None:
+    responses.get(URL, status=204)
+    raise_for_status(_get())
+
+
+@responses.activate
+def test_transport_retries_429_then_succeeds() -> None:
+    responses.post(URL, status=429, headers={"Retry-After": "0"})
+    responses.post(URL, status=200, body="ok")
+    transport = Transport(max_retries=FAST)
+    response = transport.post(URL, json={})
+    assert response.status_code == 200
+    assert len(responses.calls) == 2
+    transport.close()
+
+
+@responses.activate
+def test_transport_gives_up_after_max_retries_and_says_how_many_attempts() -> None:
+    for _ in range(3):
+        responses.post(URL, status=503, body="unavailable")
+    transport = Transport(max_retries=FAST, label="Koala")
+    with pytest.raises(errors.ResponseStatusError, match=r"^Koala: HTTP 503.*\(after 3 attempts\)$"):
+        transport.post(URL)
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_transport_does_not_wait_for_retry_after_beyond_the_cap() -> None:
+    responses.post(URL, status=429, headers={"Retry-After": "3600"})
+    transport = Transport(max_retries=FAST)
+    with pytest.raises(errors.RateLimitError) as info:
+        transport.post(URL)
+    assert info.value.retry_after == 3600
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_transport_does_not_retry_client_errors() -> None:
+    responses.post(URL, status=404, body="no")
+    with pytest.raises(errors.ResponseStatusError, match="HTTP 404"):
+        Transport(max_retries=FAST).post(URL)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_transport_retries_connection_errors_and_wraps_the_last_one() -> None:
+    for _ in range(3):
+        responses.post(URL, body=requests.ConnectionError("refused"))
+    with pytest.raises(errors.ConnectionError, match=r"could not connect: refused \(after 3 attempts\)") as info:
+        Transport(max_retries=FAST).post(URL)
+    assert isinstance(info.value, ConnectionError)
+    assert isinstance(info.value.__cause__, requests.ConnectionError)
+
+
+@responses.activate
+def test_transport_uses_the_session_defaults_unless_given() -> None:
+    session = Session(timeout=(1, 2), max_retries=0)
+    assert Transport(session=session).timeout == Timeout(1, 2)
+    assert Transport(session=session).retry.total == 0
+    assert Transport(session=session, timeout=7, max_retries=5).timeout == Timeout(7.0, 7.0)
+    assert Transport(session=requests.Session()).timeout == DEFAULT_TIMEOUT
+
+
+@responses.activate
+def test_transport_sends_through_the_proxy() -> None:
+    responses.get(URL, body="ok")
+    transport = Transport(proxy="http://127.0.0.1:3128")
+    transport.get(URL)
+    assert responses.calls[0].request.req_kwargs["proxies"] == {
+        "http": "http://127.0.0.1:3128",
+        "https": "http://127.0.0.1:3128",
+    }
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "text"),
+    [
+        (requests.exceptions.ConnectTimeout("t"), errors.TimeoutError, "could not connect within"),
+        (requests.exceptions.ReadTimeout("t"), errors.TimeoutError, "sent nothing within"),
+        (requests.exceptions.ProxyError("p"), errors.ConnectionError, "the proxy refused"),
+        (requests.exceptions.SSLError("s"), errors.ConnectionError, "TLS verification failed"),
+        (requests.exceptions.InvalidURL("u"), errors.InvalidRequestError, "invalid URL"),
+        (requests.exceptions.ChunkedEncodingError("c"), errors.ConnectionError, "request failed"),
+    ],
+)
+def test_requests_exceptions_are_wrapped(exc: Exception, kind: type, text: str) -> None:
+    error = wrap_requests_error(exc, "P: ")
+    assert type(error) is kind
+    assert str(error).startswith("P: ") and text in str(error)
