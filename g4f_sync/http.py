@@ -26,8 +26,8 @@ __all__ = [
     "Retry",
     "Session",
     "Timeout",
-    "Transport",
     "TimeoutLike",
+    "Transport",
     "iter_body",
     "parse_proxy",
     "raise_for_status",
@@ -136,7 +136,9 @@ def parse_proxy(proxy: Optional[str]) -> Optional[Mapping[str, str]]:
     try:
         port = parts.port
     except ValueError:
-        raise errors.InvalidProxyError(f"proxy {proxy!r}: the port is not a number 0-65535") from None
+        raise errors.InvalidProxyError(
+            f"proxy {proxy!r}: the port is not a number 0-65535"
+        ) from None
     if not parts.hostname:
         raise errors.InvalidProxyError(f"proxy {proxy!r}: no host name")
     if port is None and parts.scheme.startswith("socks"):
@@ -226,7 +228,11 @@ class Transport:
                 )
             except requests.RequestException as exc:
                 error = wrap_requests_error(exc, self._prefix(url))
-                if attempt < self.retry.total and isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.exceptions.SSLError):
+                if (
+                    attempt < self.retry.total
+                    and isinstance(exc, requests.ConnectionError)
+                    and not isinstance(exc, requests.exceptions.SSLError)
+                ):
                     time.sleep(self.retry.wait(attempt))
                     attempt += 1
                     continue
@@ -275,7 +281,7 @@ class Transport:
 
 def _with_attempts(error: errors.G4FError, retries: int) -> errors.G4FError:
     if retries:
-        error.args = (f"{error} (after {retries + 1} attempts)",) + error.args[1:]
+        error.args = (f"{error} (after {retries + 1} attempts)", *error.args[1:])
     return error
 
 
@@ -373,13 +379,24 @@ def wrap_requests_error(exc: BaseException, prefix: str = "") -> errors.G4FError
     """The g4f_sync error for a requests/urllib3 exception (set ``__cause__`` yourself)."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return errors.TimeoutError(f"{prefix}could not connect within the connect timeout: {exc}")
-    if isinstance(exc, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, socket.timeout)):
-        return errors.TimeoutError(f"{prefix}the server sent nothing within the read timeout: {exc}")
+    if isinstance(
+        exc, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, socket.timeout)
+    ):
+        return errors.TimeoutError(
+            f"{prefix}the server sent nothing within the read timeout: {exc}"
+        )
     if isinstance(exc, requests.exceptions.ProxyError):
         return errors.ConnectionError(f"{prefix}the proxy refused or failed the connection: {exc}")
     if isinstance(exc, requests.exceptions.SSLError):
         return errors.ConnectionError(f"{prefix}TLS verification failed: {exc}")
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
+    if isinstance(
+        exc,
+        (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ),
+    ):
         return errors.InvalidRequestError(f"{prefix}invalid URL: {exc}")
     if isinstance(exc, requests.ConnectionError):
         return errors.ConnectionError(f"{prefix}could not connect: {exc}")

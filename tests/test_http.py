@@ -117,7 +117,9 @@ def _get(**kwargs: object) -> requests.Response:
 @pytest.mark.parametrize("status", [429, 402])
 def test_rate_limit_statuses_raise_rate_limit_error_with_retry_after(status: int) -> None:
     responses.get(URL, status=status, body="slow down", headers={"Retry-After": "12"})
-    with pytest.raises(errors.RateLimitError, match=rf"Koala: rate limited \(HTTP {status}\).*retry after 12 s") as info:
+    with pytest.raises(
+        errors.RateLimitError, match=rf"Koala: rate limited \(HTTP {status}\).*retry after 12 s"
+    ) as info:
         raise_for_status(_get(), "Koala")
     assert info.value.status_code == status
     assert info.value.retry_after == 12.0
@@ -135,7 +137,11 @@ def test_cloudflare_challenge_raises_cloudflare_error() -> None:
 @responses.activate
 def test_plain_403_is_a_status_error_with_excerpt() -> None:
     responses.get(URL, status=403, body="<p>Forbidden</p>\n<p>go away</p>")
-    with pytest.raises(errors.ResponseStatusError, match=r"HTTP 403 Forbidden from GET http://api.test/endpoint: <p>Forbidden</p> <p>go away</p>") as info:
+    with pytest.raises(
+        errors.ResponseStatusError,
+        match=r"HTTP 403 Forbidden from GET http://api.test/endpoint: "
+        r"<p>Forbidden</p> <p>go away</p>",
+    ) as info:
         raise_for_status(_get())
     assert type(info.value) is errors.ResponseStatusError
     assert info.value.status_code == 403
@@ -171,7 +177,9 @@ def test_transport_gives_up_after_max_retries_and_says_how_many_attempts() -> No
     for _ in range(3):
         responses.post(URL, status=503, body="unavailable")
     transport = Transport(max_retries=FAST, label="Koala")
-    with pytest.raises(errors.ResponseStatusError, match=r"^Koala: HTTP 503.*\(after 3 attempts\)$"):
+    with pytest.raises(
+        errors.ResponseStatusError, match=r"^Koala: HTTP 503.*\(after 3 attempts\)$"
+    ):
         transport.post(URL)
     assert len(responses.calls) == 3
 
@@ -198,7 +206,9 @@ def test_transport_does_not_retry_client_errors() -> None:
 def test_transport_retries_connection_errors_and_wraps_the_last_one() -> None:
     for _ in range(3):
         responses.post(URL, body=requests.ConnectionError("refused"))
-    with pytest.raises(errors.ConnectionError, match=r"could not connect: refused \(after 3 attempts\)") as info:
+    with pytest.raises(
+        errors.ConnectionError, match=r"could not connect: refused \(after 3 attempts\)"
+    ) as info:
         Transport(max_retries=FAST).post(URL)
     assert isinstance(info.value, ConnectionError)
     assert isinstance(info.value.__cause__, requests.ConnectionError)

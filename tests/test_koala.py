@@ -56,7 +56,11 @@ def test_headers_follow_the_reference_with_origin_derived_from_url() -> None:
     assert headers["Alt-Used"] == "koala.sh"
     assert headers["Flag-Real-Time-Data"] == "false"
     assert len(headers["Visitor-ID"]) == 20
-    assert (headers["Sec-Fetch-Dest"], headers["Sec-Fetch-Mode"], headers["Sec-Fetch-Site"]) == ("empty", "cors", "same-origin")
+    assert (headers["Sec-Fetch-Dest"], headers["Sec-Fetch-Mode"], headers["Sec-Fetch-Site"]) == (
+        "empty",
+        "cors",
+        "same-origin",
+    )
     assert headers["TE"] == "trailers"
     assert "br" not in headers["Accept-Encoding"] or _has_brotli()
 
@@ -94,7 +98,10 @@ def test_done_ends_the_stream() -> None:
 def test_malformed_line_raises_after_earlier_tokens() -> None:
     mock_answer(sse("a", "b") + "data: {not json\n\n" + sse("c"))
     received: List[str] = []
-    with pytest.raises(errors.ResponseError, match=r"Koala: cannot read the event line 'data: \{not json': it is not JSON") as info:
+    with pytest.raises(
+        errors.ResponseError,
+        match=r"Koala: cannot read the event line 'data: \{not json': it is not JSON",
+    ) as info:
         for token in Koala.create_completion("", CONVERSATION):
             received.append(token)
     assert received == ["a", "b"]
@@ -104,7 +111,9 @@ def test_malformed_line_raises_after_earlier_tokens() -> None:
 @responses.activate
 def test_non_string_json_is_rejected() -> None:
     mock_answer(sse("a") + 'data: {"x": 1}\n\n')
-    with pytest.raises(errors.ResponseError, match=r"expected a JSON string token, got 'data: \{\"x\": 1\}'"):
+    with pytest.raises(
+        errors.ResponseError, match=r"expected a JSON string token, got 'data: \{\"x\": 1\}'"
+    ):
         list(Koala.create_completion("", CONVERSATION))
 
 
@@ -116,7 +125,7 @@ def test_empty_event_stream_yields_nothing() -> None:
 
 @responses.activate
 def test_other_event_types_and_comments_are_ignored() -> None:
-    mock_answer(': keep-alive\n\nevent: ping\ndata: {}\n\n' + sse("a"))
+    mock_answer(": keep-alive\n\nevent: ping\ndata: {}\n\n" + sse("a"))
     assert list(Koala.create_completion("", CONVERSATION)) == ["a"]
 
 
@@ -129,5 +138,8 @@ def test_non_streaming_yields_one_string() -> None:
 @responses.activate
 def test_status_errors_are_mapped() -> None:
     mock_answer("nope", status=404)
-    with pytest.raises(errors.ResponseStatusError, match=r"^Koala: HTTP 404 Not Found from POST https://koala.sh/api/gpt/: nope$"):
+    with pytest.raises(
+        errors.ResponseStatusError,
+        match=r"^Koala: HTTP 404 Not Found from POST https://koala.sh/api/gpt/: nope$",
+    ):
         list(Koala.create_completion("", CONVERSATION))

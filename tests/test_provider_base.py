@@ -25,14 +25,23 @@ HI = [{"role": "user", "content": "Hi"}]
         (["Hi"], r"messages\[0\] must be a dict with 'role' and 'content', got str"),
         ([{"content": "Hi"}], r"messages\[0\] has no 'role'"),
         ([{"role": "user"}], r"messages\[0\] has no 'content'"),
-        (HI + [{"role": "tool", "content": "x"}], r"messages\[1\]: role 'tool' is not one of system, user, assistant"),
-        (HI + [{"role": "user", "content": None}], r"messages\[1\]: content must be a string, got NoneType"),
-        ([{"role": "user", "content": ["a"]}], r"messages\[0\]: content must be a string, got list"),
+        (
+            [*HI, {"role": "tool", "content": "x"}],
+            r"messages\[1\]: role 'tool' is not one of system, user, assistant",
+        ),
+        (
+            [*HI, {"role": "user", "content": None}],
+            r"messages\[1\]: content must be a string, got NoneType",
+        ),
+        (
+            [{"role": "user", "content": ["a"]}],
+            r"messages\[0\]: content must be a string, got list",
+        ),
     ],
 )
 def test_bad_messages_fail_before_any_io(messages: Any, reason: str) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(Koala.api_endpoint, body="data: \"x\"\n\n")
+        mock.post(Koala.api_endpoint, body='data: "x"\n\n')
         with pytest.raises(errors.InvalidMessagesError, match=reason) as info:
             Koala.create_completion("", messages)
         assert len(mock.calls) == 0
@@ -46,7 +55,10 @@ def test_valid_messages_pass() -> None:
 def test_unsupported_model_fails_before_io_naming_provider_and_models() -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.post(Koala.api_endpoint, body="")
-        with pytest.raises(errors.ModelNotSupportedError, match=r"Koala does not support model 'gpt-9'; it supports: gpt-4o-mini") as info:
+        with pytest.raises(
+            errors.ModelNotSupportedError,
+            match=r"Koala does not support model 'gpt-9'; it supports: gpt-4o-mini",
+        ) as info:
             Koala.create_completion("gpt-9", HI)
         assert len(mock.calls) == 0
     assert isinstance(info.value, ValueError)
@@ -68,7 +80,9 @@ class Models(GeneratorProvider, ProviderModelMixin):
     model_aliases = {"alias": "b"}
 
     @classmethod
-    def create_generator(cls, model: str, messages: Any, transport: Transport, **kwargs: Any) -> Iterator[str]:
+    def create_generator(
+        cls, model: str, messages: Any, transport: Transport, **kwargs: Any
+    ) -> Iterator[str]:
         yield model
 
 
@@ -77,7 +91,10 @@ def test_get_model_default_alias_and_listing() -> None:
     assert Models.get_model(None) == "a"
     assert Models.get_model("b") == "b"
     assert Models.get_model("alias") == "b"
-    with pytest.raises(errors.ModelNotSupportedError, match="Models does not support model 'c'; it supports: a, b, alias"):
+    with pytest.raises(
+        errors.ModelNotSupportedError,
+        match="Models does not support model 'c'; it supports: a, b, alias",
+    ):
         Models.get_model("c")
     with pytest.raises(errors.ModelNotSupportedError, match="model must be a string, got 4"):
         Models.get_model(4)  # type: ignore[arg-type]
@@ -90,7 +107,9 @@ def test_create_completion_resolves_the_model_and_streams() -> None:
 
 class Failing(GeneratorProvider):
     @classmethod
-    def create_generator(cls, model: str, messages: Any, transport: Transport, **kwargs: Any) -> Iterator[str]:
+    def create_generator(
+        cls, model: str, messages: Any, transport: Transport, **kwargs: Any
+    ) -> Iterator[str]:
         yield "one "
         yield "two"
         raise errors.ResponseError("Failing: broken")

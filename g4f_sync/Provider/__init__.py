@@ -27,4 +27,6 @@ __providers__: List[Type[BaseProvider]] = [Koala]
 class ProviderUtils:
     """Name -> provider class, for every provider in ``__providers__``."""
 
-    convert: Dict[str, Type[BaseProvider]] = {provider.__name__: provider for provider in __providers__}
+    convert: Dict[str, Type[BaseProvider]] = {
+        provider.__name__: provider for provider in __providers__
+    }

@@ -16,7 +16,9 @@ def format_prompt(messages: Messages) -> str:
     followed by ``"\\nAssistant:"``, as g4f does."""
     if len(messages) == 1:
         return messages[0]["content"]
-    lines = "\n".join(f"{message['role'].capitalize()}: {message['content']}" for message in messages)
+    lines = "\n".join(
+        f"{message['role'].capitalize()}: {message['content']}" for message in messages
+    )
     return f"{lines}\nAssistant:"
 
 

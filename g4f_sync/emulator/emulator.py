@@ -1,0 +1,146 @@
+"""The emulator: one loopback server carrying every emulated provider.
+
+Adding a provider: a module like ``koala.py`` with an options dataclass and a service whose
+``routes()`` maps ``(method, path)`` to route functions taking an :class:`~.server.Exchange`;
+:class:`Emulator` takes the options as a keyword argument and registers the routes in
+:meth:`Emulator.start`.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Any, Optional, TypeVar
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from .koala import KoalaOptions, KoalaService
+from .server import LoopbackServer, RecordedRequest
+
+__all__ = ["Emulator"]
+
+P = TypeVar("P", bound=type)
+
+
+class Emulator:
+    """Koala on ``http://127.0.0.1:<port>``, in a background thread; start once, close once.
+
+    ``port=0`` picks a free port. Use as a context manager, or call :meth:`start` and
+    :meth:`close`. :meth:`close` ends every request in progress and joins every thread.
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        koala: Optional[KoalaOptions] = None,
+        verbose: bool = False,
+    ) -> None:
+        self.gate = threading.Semaphore(0)
+        """Released by tests, one token each, when ``KoalaOptions.gated`` is set."""
+        self._address = (host, port)
+        self._verbose = verbose
+        self._koala = KoalaService(koala if koala is not None else KoalaOptions(), self.gate)
+        self._server: Optional[LoopbackServer] = None
+
+    def start(self) -> Emulator:
+        """Bind and serve; returns self. Raises ``OSError`` when the port is taken."""
+        if self._server is not None:
+            raise RuntimeError("an Emulator can be started only once")
+        server = LoopbackServer(*self._address, verbose=self._verbose)
+        for (method, path), route in self._koala.routes().items():
+            server.add_route(method, path, route)
+        self._server = server
+        server.start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving and join every thread within about a second; idempotent."""
+        if self._server is not None:
+            self._server.close()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``, no trailing slash."""
+        return self._started().url
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received, in arrival order."""
+        return self._started().requests
+
+    def wait_for_requests(self, count: int, timeout: Optional[float] = None) -> bool:
+        """Block until :attr:`requests` holds ``count`` requests (their bodies read, answers
+        not necessarily begun); False on timeout."""
+        return self._started().wait_for_requests(count, timeout)
+
+    @property
+    def koala(self) -> KoalaOptions:
+        """The live Koala options: change fields, or assign new options (which also restarts
+        the ``fault_count`` count)."""
+        return self._koala.options
+
+    @koala.setter
+    def koala(self, options: KoalaOptions) -> None:
+        self._koala.options = options
+
+    def provider(self, provider: P, /, **query: Any) -> P:
+        """A subclass of ``provider`` that talks to this emulator.
+
+        Its ``url`` and ``api_endpoint`` keep their paths on :attr:`url`; ``working`` is True
+        and ``__name__`` unchanged. ``query`` is appended to ``api_endpoint`` as per-request
+        options (``count=5``, ``tokens=["a", "b"]``, ``fault=None``, ``done=True``).
+        """
+        attributes: dict[str, Any] = {
+            "working": True,
+            "__module__": provider.__module__,
+            "__qualname__": provider.__qualname__,
+            "__doc__": provider.__doc__,
+        }
+        if isinstance(getattr(provider, "url", None), str):
+            attributes["url"] = self._rebase(provider.url)  # type: ignore[attr-defined]
+        endpoint = getattr(provider, "api_endpoint", None)
+        if isinstance(endpoint, str):
+            attributes["api_endpoint"] = self._rebase(endpoint, query)
+        elif query:
+            raise ValueError(f"{provider.__name__} has no api_endpoint to put a query on")
+        return type(provider.__name__, (provider,), attributes)  # type: ignore[return-value]
+
+    def _rebase(self, url: str, query: Optional[dict[str, Any]] = None) -> str:
+        parts = urlsplit(url)
+        base = urlsplit(self.url)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        pairs += [(name, _query_value(value)) for name, value in (query or {}).items()]
+        return urlunsplit(
+            (base.scheme, base.netloc, parts.path, urlencode(pairs, quote_via=quote), "")
+        )
+
+    def _started(self) -> LoopbackServer:
+        if self._server is None:
+            raise RuntimeError("the Emulator is not started: use start() or a with block")
+        return self._server
+
+
+def _query_value(value: Any) -> str:
+    """``value`` as a query string writes it: true/false, none, comma-separated lists."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        items = [str(item) for item in value]
+        if any("," in item for item in items):
+            raise ValueError(f"a list item in a query cannot contain ',': {value!r}")
+        return ",".join(items)
+    return str(value)

@@ -1,0 +1,344 @@
+"""The Koala service (koala.sh, now gone), as PROTOCOLS.md describes it.
+
+Routes: ``GET /chat`` (a tiny page) and ``POST /api/gpt/``, which takes the JSON body
+``{"input", "inputHistory", "outputHistory", "model"}`` and streams ``text/event-stream``,
+one ``data: <JSON string>`` event per token, each written at once (one chunk in chunked
+framing); non-ASCII characters go as UTF-8, not ``\\u`` escapes, as a JavaScript server
+writes them. What it streams and how it fails is set by :class:`KoalaOptions`, and per
+request by query parameters of the same names on the API URL
+(``/api/gpt/?count=5&delay=0.01``), which override the options:
+
+=======================  ==================================================================
+parameter                value in the query string
+=======================  ==================================================================
+tokens                   comma-separated tokens (``tokens=Hello,%20world``; empty: none)
+count, fault_count       integer
+drop_after               integer
+timestamps, done, gated  ``true``/``false``, ``1``/``0``, ``yes``/``no``, ``on``/``off``;
+                         an empty value (``?done``) means true
+delay                    seconds, float
+framing                  ``chunked`` or ``close``
+line_ending              ``lf``, ``crlf``, ``cr``, or the characters themselves
+fault                    a fault name (below)
+retry_after              the ``Retry-After`` value
+=======================  ==================================================================
+
+``none`` sets ``tokens``, ``count``, ``fault`` and ``fault_count`` to None; so does an empty
+value, except for ``tokens`` (no token).
+An unknown parameter or a bad value gets a 400 with a JSON body naming it; so does a body that
+is not a JSON object with a string ``input`` (``inputHistory``/``outputHistory`` must be lists
+of strings and ``model`` a string when present).
+
+Faults (``fault``):
+
+- ``rate_limit``: 429, ``Retry-After: <retry_after>``, a small JSON body.
+- ``cloudflare``: 403, a Cloudflare challenge page (``<title>Just a moment...</title>``,
+  ``<div id="cf-please-wait">``) and Cloudflare's headers.
+- ``server_error``: 500, a short text body.
+- ``drop``: ``drop_after`` tokens, then the connection is dropped: no terminating chunk in
+  chunked framing, an RST (after every written byte reached the client) in close framing.
+  Never ``[DONE]``.
+- ``malformed``: ``drop_after`` tokens, the event ``data: {not json``, the other tokens, then
+  ``[DONE]`` if ``done``.
+- ``empty``: 200 ``text/event-stream`` with no event at all (``done`` is ignored).
+- ``silent``: the head and ``drop_after`` tokens, then nothing until the client disconnects
+  or the emulator closes.
+- ``silent_head``: no answer at all until the client disconnects or the emulator closes.
+
+With fewer than ``drop_after`` tokens the fault acts after the last one. The 4xx/5xx
+answers carry ``Content-Length`` and keep the connection open whatever ``framing`` says.
+``fault_count=N`` applies the fault to the first N API requests the service answers (counted
+from the emulator's start, or from the last assignment of ``Emulator.koala``; requests
+rejected with 400 do not count), then answers normally.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Mapping, Optional, Sequence, get_args
+
+from .faults import send_cloudflare_challenge, send_rate_limit, send_server_error
+from .server import Exchange, Framing, Route
+
+__all__ = ["FAULTS", "LINE_ENDINGS", "KoalaOptions", "KoalaService"]
+
+Fault = Literal[
+    "rate_limit",
+    "cloudflare",
+    "server_error",
+    "drop",
+    "malformed",
+    "empty",
+    "silent",
+    "silent_head",
+]
+FAULTS: tuple[str, ...] = get_args(Fault)
+LINE_ENDINGS: dict[str, str] = {"lf": "\n", "crlf": "\r\n", "cr": "\r"}
+"""Names of the line endings, as the query string and the CLI accept them."""
+
+CHAT_PATH = "/chat"
+API_PATH = "/api/gpt/"
+CHAT_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Koala (emulated)</title></head>
+<body><main id="chat"><p>Koala chat, served by the g4f_sync emulator.
+The API is <code>POST /api/gpt/</code>.</p></main></body></html>
+"""
+
+
+@dataclass
+class KoalaOptions:
+    """What the Koala API streams and how it fails; see the module docstring for each field.
+
+    Raises ``ValueError`` on a value out of range. Fields may be changed between requests.
+    """
+
+    tokens: Optional[Sequence[str]] = None
+    """The tokens to send; None: echo the words of ``input``."""
+    count: Optional[int] = None
+    """Send ``"tok0 ", "tok1 ", ...``, this many; overrides ``tokens``."""
+    timestamps: bool = False
+    """Each token is ``repr(time.monotonic())`` taken just before it is written."""
+    delay: float = 0.0
+    """Seconds between tokens."""
+    framing: Framing = "chunked"
+    done: bool = False
+    """End with ``data: [DONE]``."""
+    line_ending: str = "\n"
+    """``"\\n"``, ``"\\r\\n"`` or ``"\\r"``, for every line of the stream."""
+    gated: bool = False
+    """Acquire ``Emulator.gate`` before sending each token."""
+    fault: Optional[Fault] = None
+    fault_count: Optional[int] = None
+    retry_after: str = "1"
+    drop_after: int = 3
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first field with a bad value."""
+        if self.tokens is not None and (
+            isinstance(self.tokens, str) or not all(isinstance(t, str) for t in self.tokens)
+        ):
+            raise ValueError("tokens: must be a list of strings or None")
+        for name, value, optional in (
+            ("count", self.count, True),
+            ("fault_count", self.fault_count, True),
+            ("drop_after", self.drop_after, False),
+        ):
+            is_count = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+            if not is_count and not (optional and value is None):
+                raise ValueError(f"{name}: must be a non-negative integer, not {value!r}")
+        for name in ("timestamps", "done", "gated"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}: must be a bool")
+        if not isinstance(self.delay, (int, float)) or not 0 <= self.delay < math.inf:
+            raise ValueError(f"delay: must be a non-negative number of seconds, not {self.delay!r}")
+        if self.framing not in get_args(Framing):
+            raise ValueError(f"framing: must be 'chunked' or 'close', not {self.framing!r}")
+        if self.line_ending not in LINE_ENDINGS.values():
+            raise ValueError(f"line_ending: must be \\n, \\r\\n or \\r, not {self.line_ending!r}")
+        if self.fault is not None and self.fault not in FAULTS:
+            raise ValueError(f"fault: must be one of {', '.join(FAULTS)}, not {self.fault!r}")
+        if not isinstance(self.retry_after, str) or any(c in self.retry_after for c in "\r\n"):
+            raise ValueError("retry_after: must be a string without line breaks")
+
+    def with_query(self, query: Mapping[str, str]) -> KoalaOptions:
+        """A copy with the query parameters applied; ``ValueError`` names the bad ones."""
+        unknown = sorted(set(query) - set(_QUERY_PARSERS))
+        if unknown:
+            raise ValueError(
+                f"unknown query parameter(s): {', '.join(unknown)} "
+                f"(known: {', '.join(_QUERY_PARSERS)})"
+            )
+        changes: dict[str, Any] = {}
+        for name, raw in query.items():
+            try:
+                changes[name] = _QUERY_PARSERS[name](raw)
+            except ValueError:
+                raise ValueError(f"bad value for query parameter {name}: {raw!r}") from None
+        return dataclasses.replace(self, **changes)
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("", "1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
+def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    return lambda raw: None if raw.strip().lower() in ("", "none") else parse(raw)
+
+
+def _parse_tokens(raw: str) -> Optional[list[str]]:
+    if raw.strip().lower() == "none":
+        return None
+    return raw.split(",") if raw else []
+
+
+def _parse_line_ending(raw: str) -> str:
+    return LINE_ENDINGS.get(raw.lower(), raw)
+
+
+_QUERY_PARSERS: dict[str, Callable[[str], Any]] = {
+    "tokens": _parse_tokens,
+    "count": _optional(int),
+    "timestamps": _parse_bool,
+    "delay": float,
+    "framing": str,
+    "done": _parse_bool,
+    "line_ending": _parse_line_ending,
+    "gated": _parse_bool,
+    "fault": _optional(str),
+    "fault_count": _optional(int),
+    "retry_after": str,
+    "drop_after": int,
+}
+
+
+def echo_tokens(text: str) -> list[str]:
+    """The words of ``text``, each but the last followed by a space: they join to ``text``."""
+    words = text.split(" ")
+    tokens = [word + " " for word in words[:-1]]
+    return [*tokens, words[-1]] if words[-1] else tokens
+
+
+def _read_input(body: bytes) -> str:
+    """The ``input`` of a Koala request body; ValueError when the body does not fit."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise ValueError("request body is not valid JSON") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("input"), str):
+        raise ValueError("request body must be a JSON object with a string 'input'")
+    for key in ("inputHistory", "outputHistory"):
+        history = payload.get(key, [])
+        if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+            raise ValueError(f"'{key}' must be a list of strings")
+    if not isinstance(payload.get("model", ""), str):
+        raise ValueError("'model' must be a string")
+    return payload["input"]
+
+
+class KoalaService:
+    """Koala's routes; reads :attr:`options` afresh for every request."""
+
+    def __init__(self, options: KoalaOptions, gate: threading.Semaphore) -> None:
+        self._options = options
+        self.gate = gate
+        self._lock = threading.Lock()
+        self._answered = 0  # API requests past validation, for fault_count
+
+    @property
+    def options(self) -> KoalaOptions:
+        """The live options; assigning new ones restarts the ``fault_count`` count."""
+        return self._options
+
+    @options.setter
+    def options(self, options: KoalaOptions) -> None:
+        with self._lock:
+            self._options = options
+            self._answered = 0
+
+    def routes(self) -> dict[tuple[str, str], Route]:
+        """``(method, path) -> route`` for the server."""
+        return {("GET", CHAT_PATH): self.chat_page, ("POST", API_PATH): self.chat_api}
+
+    def chat_page(self, exchange: Exchange) -> None:
+        """``GET /chat``."""
+        exchange.respond(200, CHAT_PAGE, content_type="text/html; charset=utf-8")
+
+    def chat_api(self, exchange: Exchange) -> None:
+        """``POST /api/gpt/``."""
+        try:
+            self._options.validate()
+        except ValueError as exc:
+            return _json_error(exchange, 500, f"emulator misconfigured: {exc}")
+        try:
+            options = self._options.with_query(exchange.request.query)
+            text = _read_input(exchange.request.body)
+        except ValueError as exc:
+            return _json_error(exchange, 400, str(exc))
+        with self._lock:
+            index = self._answered
+            self._answered += 1
+        fault = options.fault
+        if options.fault_count is not None and index >= options.fault_count:
+            fault = None
+
+        if fault == "rate_limit":
+            return send_rate_limit(exchange, options.retry_after)
+        if fault == "cloudflare":
+            return send_cloudflare_challenge(exchange, "koala.sh")
+        if fault == "server_error":
+            return send_server_error(exchange)
+        if fault == "silent_head":
+            exchange.wait(math.inf)
+
+        if options.count is not None:
+            tokens: Sequence[str] = _NumberedTokens(options.count)
+        elif options.tokens is not None:
+            tokens = list(options.tokens)
+        else:
+            tokens = echo_tokens(text)
+        headers = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+        exchange.start(200, headers, framing=options.framing)
+        if fault == "empty":
+            return exchange.end()
+        self._stream(exchange, options, tokens, fault)
+
+    def _stream(
+        self, exchange: Exchange, options: KoalaOptions, tokens: Sequence[str], fault: Optional[str]
+    ) -> None:
+        end = options.line_ending * 2
+        cut = -1
+        if fault in ("drop", "malformed", "silent"):
+            cut = min(options.drop_after, len(tokens))
+        for i in range(len(tokens) + 1):
+            if i == cut:
+                if fault == "drop":
+                    return exchange.drop()
+                if fault == "silent":
+                    exchange.wait(math.inf)
+                exchange.write(f"data: {{not json{end}".encode())
+            if i == len(tokens):
+                break
+            if i and options.delay:
+                exchange.wait(options.delay)
+            if options.gated:
+                exchange.acquire(self.gate)
+            token = repr(time.monotonic()) if options.timestamps else tokens[i]
+            exchange.request.tokens_sent += 1  # before the write: a reader never sees more
+            exchange.write(f"data: {json.dumps(token, ensure_ascii=False)}{end}".encode())
+        if options.done:
+            exchange.write(f"data: [DONE]{end}".encode())
+        exchange.end()
+
+
+class _NumberedTokens(Sequence[str]):
+    """``"tok0 ", "tok1 ", ...``: ``count`` of them, made on demand."""
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if not -self._count <= index < self._count:
+            raise IndexError(index)
+        return f"tok{index % self._count} "
+
+
+def _json_error(exchange: Exchange, status: int, message: str) -> None:
+    exchange.respond(status, json.dumps({"error": message}), content_type="application/json")

@@ -1,0 +1,523 @@
+"""The generic part of the emulator: a loopback HTTP/1.1 server that provider modules plug into.
+
+A provider module registers route functions with :meth:`LoopbackServer.add_route`; each
+receives an :class:`Exchange` and answers through it, either at once (:meth:`Exchange.respond`)
+or as a stream (:meth:`Exchange.start`, :meth:`Exchange.write`, :meth:`Exchange.end`,
+:meth:`Exchange.drop`). Every write goes straight to the socket (TCP_NODELAY, no buffer).
+When the client goes away or the server closes, the next write, :meth:`Exchange.wait` or
+:meth:`Exchange.acquire` raises a private exception that ends the route quietly; provider
+code never catches it.
+
+Dropping a connection. With a chunked body, closing without the terminating chunk is
+enough (a FIN after an incomplete body). With a body that ends at EOF a FIN reads as a normal
+end, so :meth:`Exchange.drop` resets the connection (``SO_LINGER`` on with a zero timeout,
+then ``close()``: an RST). Measured on Linux 6.x over loopback: bytes already in the
+client's receive queue survive the RST (200 of 200 runs, raw sockets and http.client
+reading 5 to 7 bytes at a time only after the RST had arrived: every byte, then
+``ECONNRESET``), but bytes still in the server's send queue are discarded (1 MB in 10 KB
+tokens to a client with a 4 KB receive buffer: 40 of 40 runs lost data, the client getting
+6 KB to 790 KB). So ``drop()`` first waits until the kernel reports no unacknowledged byte
+(``ioctl(SIOCOUTQ) == 0``: all of it is in the client's receive queue), for as long as the
+client keeps reading; with that wait no run lost a byte. Where ``SIOCOUTQ`` is missing (not
+Linux) the reset goes without the wait and may cut data; Windows clients also discard
+unread data on an RST.
+"""
+
+from __future__ import annotations
+
+import math
+import select
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+import warnings
+import weakref
+from dataclasses import dataclass, field
+from http.client import HTTPMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from json import loads
+from typing import Any, Callable, Literal, Mapping, NoReturn, Optional
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = ["Exchange", "Framing", "LoopbackServer", "RecordedRequest", "Route"]
+
+Framing = Literal["chunked", "close"]
+"""How a streamed body ends: ``Transfer-Encoding: chunked``, or EOF (``Connection: close``)."""
+
+MAX_BODY = 16 * 1024 * 1024
+_POLL = 0.05  # seconds: how often loops that cannot select on the socket look at it again
+
+try:  # Linux: bytes in the send queue not yet acknowledged by the peer
+    from fcntl import ioctl
+    from termios import TIOCOUTQ as _SIOCOUTQ
+except ImportError:  # pragma: no cover - not Linux
+    ioctl = None  # type: ignore[assignment]
+    _SIOCOUTQ = None  # type: ignore[assignment]
+
+
+class _AbortError(Exception):
+    """Ends a route: the client went away or the server is closing."""
+
+
+@dataclass(eq=False)
+class RecordedRequest:
+    """One request as the emulator received it, and what became of its answer."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: HTTPMessage
+    body: bytes
+    status: Optional[int] = None
+    """Status code of the answer; None while none was sent (or never, e.g. ``silent_head``)."""
+    tokens_sent: int = 0
+    """Tokens written, each counted as its write begins (so never fewer than a client read)."""
+    disconnected: threading.Event = field(default_factory=threading.Event)
+    """Set when the client went away before the response was complete."""
+    finished: threading.Event = field(default_factory=threading.Event)
+    """Set when the route ended, whatever the reason."""
+
+    def json(self) -> Any:
+        """The body decoded as JSON; raises ``ValueError`` when it is not."""
+        return loads(self.body)
+
+
+Route = Callable[["Exchange"], None]
+
+
+class Exchange:
+    """One request and its response, as a route sees them."""
+
+    def __init__(self, handler: _Handler, request: RecordedRequest) -> None:
+        self.request = request
+        self._handler = handler
+        self._server: LoopbackServer = handler.server  # type: ignore[assignment]
+        self._framing: Optional[Framing] = None
+        self._state: Literal["new", "streaming", "done"] = "new"
+        self._client_may_send = True  # False once the client sent bytes: EOF is then invisible
+
+    @property
+    def started(self) -> bool:
+        """Whether the response head was sent."""
+        return self._state != "new"
+
+    def respond(
+        self,
+        status: int,
+        body: bytes | str = b"",
+        *,
+        content_type: str = "text/plain; charset=utf-8",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Send a whole response with ``Content-Length``; the connection stays open."""
+        data = body.encode() if isinstance(body, str) else body
+        self._send_head(status, {"Content-Type": content_type, **(headers or {})}, len(data))
+        self._send(data)
+        self._state = "done"
+
+    def start(
+        self, status: int, headers: Mapping[str, str] | None = None, *, framing: Framing = "chunked"
+    ) -> None:
+        """Send the head of a streamed response; the body follows with :meth:`write`.
+
+        An HTTP/1.0 client gets ``"close"`` framing whatever is asked, as HTTP requires.
+        """
+        if self._handler.request_version == "HTTP/1.0":
+            framing = "close"
+        self._framing = framing
+        if framing == "chunked":
+            framing_header = {"Transfer-Encoding": "chunked"}
+        else:
+            framing_header = {"Connection": "close"}
+        self._send_head(status, {**(headers or {}), **framing_header}, None)
+        self._state = "streaming"
+
+    def write(self, data: bytes) -> None:
+        """Send one body piece now: one chunk in chunked framing (empty pieces are skipped)."""
+        if self._state != "streaming":
+            raise RuntimeError("write() needs start() first and no end() or drop() before")
+        if not data:
+            return
+        if self._framing == "chunked":
+            data = b"%x\r\n%s\r\n" % (len(data), data)
+        self._send(data)
+
+    def end(self) -> None:
+        """Complete the body: the terminating chunk, or a FIN in close framing."""
+        if self._state != "streaming":
+            return
+        self._state = "done"
+        if self._framing == "chunked":
+            self._send(b"0\r\n\r\n")
+        else:
+            self._handler.close_connection = True
+            self._shutdown(socket.SHUT_WR)
+
+    def drop(self, *, reset: bool | None = None) -> None:
+        """Drop the connection abruptly, ending the response incomplete.
+
+        ``reset`` defaults to True in close framing (an RST, sent once every written byte
+        reached the client: see the module docstring) and False otherwise (a plain FIN,
+        which leaves a chunked body visibly incomplete).
+        """
+        if reset is None:
+            reset = self._framing == "close"
+        handler = self._handler
+        handler.close_connection = True
+        if not reset:
+            self._state = "done"
+            self._shutdown(socket.SHUT_WR)
+            return
+        while (_unacked_bytes(handler.connection) or 0) > 0:
+            self.wait(0.002)
+        self._state = "done"
+        linger = struct.pack("HH" if sys.platform == "win32" else "ii", 1, 0)
+        try:
+            handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        except OSError:
+            pass
+        handler.rfile.close()  # the makefile() reference would keep the descriptor open
+        handler.connection.close()
+
+    def wait(self, seconds: float) -> None:
+        """Sleep ``seconds`` (``math.inf``: forever); end the route early if the client goes or
+        the server closes."""
+        deadline = time.monotonic() + seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            self._watch(max(remaining, 0.0))
+            if remaining <= 0:
+                return
+
+    def acquire(self, semaphore: threading.Semaphore) -> None:
+        """Acquire ``semaphore``; end the route if the client goes or the server closes first."""
+        while not semaphore.acquire(timeout=_POLL):
+            self._watch(0.0)
+
+    def _watch(self, timeout: float) -> None:
+        """Block up to ``timeout`` seconds; raise :class:`_AbortError` on disconnect or close."""
+        server = self._server
+        sock = self._handler.connection
+        watched = [server.wakeup_fd] + ([sock.fileno()] if self._client_may_send else [])
+        if server.closing.is_set() or sock.fileno() < 0:
+            raise _AbortError
+        for fd in _readable(watched, timeout):
+            if fd == server.wakeup_fd:
+                raise _AbortError
+            try:
+                peeked = sock.recv(1, socket.MSG_PEEK)
+            except BlockingIOError:
+                continue
+            except OSError:
+                peeked = b""
+            if not peeked:
+                self._disconnected()
+            # The client sent data: recv(MSG_PEEK) cannot see its FIN behind it any more,
+            # so from now on a failed write is what tells.
+            self._client_may_send = False
+
+    def _send_head(self, status: int, headers: Mapping[str, str], length: Optional[int]) -> None:
+        if self._state != "new":
+            raise RuntimeError("the response head was already sent")
+        handler = self._handler
+        self.request.status = status
+        handler.log_request(status)
+        handler.send_response_only(status)
+        if not any(name.lower() == "server" for name in headers):
+            handler.send_header("Server", handler.version_string())
+        handler.send_header("Date", handler.date_time_string())
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        if length is not None:
+            handler.send_header("Content-Length", str(length))
+        try:
+            handler.end_headers()
+        except OSError:
+            self._disconnected()
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self._handler.wfile.write(data)
+        except OSError:
+            self._disconnected()
+
+    def _shutdown(self, how: int) -> None:
+        try:
+            self._handler.connection.shutdown(how)
+        except OSError:
+            pass
+
+    def _disconnected(self) -> NoReturn:
+        """Record that the client went away (unless the server is closing) and end the route."""
+        self._handler.close_connection = True
+        if not self._server.closing.is_set():
+            self.request.disconnected.set()
+        raise _AbortError
+
+
+def _readable(fds: list[int], timeout: float) -> list[int]:
+    """The descriptors among ``fds`` that are readable within ``timeout`` (inf: no limit)."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        for fd in fds:
+            poller.register(fd, select.POLLIN)
+        ms = None if math.isinf(timeout) else math.ceil(timeout * 1000)
+        return [fd for fd, _ in poller.poll(ms)]
+    ready, _, _ = select.select(fds, [], [], None if math.isinf(timeout) else timeout)
+    return ready  # pragma: no cover - Windows
+
+
+def _unacked_bytes(sock: socket.socket) -> Optional[int]:
+    """Bytes written to ``sock`` that the peer has not acknowledged; None where unknown."""
+    if ioctl is None or sock.fileno() < 0:
+        return None
+    try:
+        return struct.unpack("i", ioctl(sock.fileno(), _SIOCOUTQ, b"\0\0\0\0"))[0]
+    except OSError:
+        return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads a request, records it and hands it to the route registered for it."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "g4f-sync-emulator"
+    sys_version = ""
+    server: LoopbackServer
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (OSError, _AbortError):
+            pass  # the client went away between requests, or the server is closing
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def _dispatch(self) -> None:
+        try:
+            body = self._read_body()
+        except ValueError as exc:
+            self.close_connection = True
+            self.send_error(400, str(exc))
+            return
+        target = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(target.query, keep_blank_values=True).items()}
+        record = RecordedRequest(self.command, target.path, query, self.headers, body)
+        self.server.record(record)
+        exchange = Exchange(self, record)
+        try:
+            route = self.server.route_for(self.command, target.path)
+            if route is None:
+                self._unrouted(exchange, target.path)
+            else:
+                route(exchange)
+                if not exchange.started:
+                    raise RuntimeError(f"route for {self.command} {target.path} sent no response")
+                exchange.end()
+        except _AbortError:
+            self.close_connection = True
+        except Exception:
+            traceback.print_exc()
+            self.close_connection = True
+            try:
+                if exchange.started:
+                    exchange.drop(reset=False)
+                else:
+                    exchange.respond(500, "emulator error: see its stderr")
+            except _AbortError:
+                pass
+        finally:
+            record.finished.set()
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _dispatch  # noqa: N815
+
+    def _unrouted(self, exchange: Exchange, path: str) -> None:
+        allowed = self.server.methods_for(path)
+        if allowed:
+            exchange.respond(405, "method not allowed\n", headers={"Allow": ", ".join(allowed)})
+        else:
+            exchange.respond(404, f"no route for {path}\n")
+
+    def _read_body(self) -> bytes:
+        """The request body, by ``Content-Length`` or chunked; ValueError when malformed."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            pieces: list[bytes] = []
+            total, size = 0, -1
+            while size != 0:
+                line = self.rfile.readline(1024)
+                try:
+                    size = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    raise ValueError("malformed chunked request body") from None
+                total += size
+                if size < 0 or total > MAX_BODY:
+                    raise ValueError("bad chunked request body")
+                if size:
+                    pieces.append(self._read_exact(size + 2)[:size])
+            while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(pieces)
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""
+        try:
+            n = int(length)
+        except ValueError:
+            n = -1
+        if not 0 <= n <= MAX_BODY:
+            raise ValueError(f"bad Content-Length: {length!r}")
+        return self._read_exact(n)
+
+    def _read_exact(self, n: int) -> bytes:
+        data = self.rfile.read(n)
+        if len(data) < n:
+            raise _AbortError  # the client went away mid-request
+        return data
+
+
+class LoopbackServer(ThreadingHTTPServer):
+    """A threading HTTP/1.1 server with keep-alive, routes, a request log and a clean close.
+
+    Every connection is served by a tracked, non-daemon thread; :meth:`close` wakes them all
+    (silent routes included) and joins them.
+    """
+
+    daemon_threads = False
+    block_on_close = False  # close() joins the threads itself, with a deadline
+    request_queue_size = 128
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False) -> None:
+        self.verbose = verbose
+        self.requests: list[RecordedRequest] = []
+        self.closing = threading.Event()
+        self._routes: dict[tuple[str, str], Route] = {}
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._handler_threads: set[threading.Thread] = set()
+        self._connections: set[socket.socket] = set()
+        self._serve_thread: Optional[threading.Thread] = None
+        self._wakeup_r, self._wakeup_w = socket.socketpair()
+        self.wakeup_fd = self._wakeup_r.fileno()
+        super().__init__((host, port), _Handler)
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` of the listening socket."""
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def add_route(self, method: str, path: str, route: Route) -> None:
+        """Answer ``method`` requests for exactly ``path`` (no query string) with ``route``."""
+        self._routes[(method.upper(), path)] = route
+
+    def route_for(self, method: str, path: str) -> Optional[Route]:
+        """The route registered for ``(method, path)``, if any."""
+        return self._routes.get((method, path))
+
+    def methods_for(self, path: str) -> list[str]:
+        """The methods with a route for ``path``."""
+        return sorted(m for m, p in self._routes if p == path)
+
+    def record(self, request: RecordedRequest) -> None:
+        """Append ``request`` to :attr:`requests`."""
+        with self._arrived:
+            self.requests.append(request)
+            self._arrived.notify_all()
+
+    def wait_for_requests(self, count: int, timeout: Optional[float] = None) -> bool:
+        """Block until :attr:`requests` holds ``count`` requests; False on timeout."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: len(self.requests) >= count, timeout)
+
+    def start(self) -> None:
+        """Serve in a background thread (non-daemon; :meth:`close` joins it).
+
+        A server never closed is closed when the interpreter exits, instead of keeping it
+        waiting for the thread.
+        """
+        if self._serve_thread is not None:
+            raise RuntimeError("the server was already started")
+        this = weakref.ref(self)
+
+        def close_at_exit() -> None:
+            server = this()
+            if server is not None:
+                server.close()
+
+        # Runs before the interpreter joins non-daemon threads (the hook concurrent.futures uses).
+        register = getattr(threading, "_register_atexit", None)
+        if register is not None:
+            register(close_at_exit)
+        self._serve_thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": _POLL},
+            name=f"g4f-sync-emulator {self.url}",
+        )
+        self._serve_thread.start()
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Stop serving, end every route and connection, and join every thread started."""
+        if self.closing.is_set():
+            return
+        deadline = time.monotonic() + timeout
+        self.closing.set()
+        self._wakeup_w.send(b"x")  # never read: stays readable for every waiting route
+        if self._serve_thread is not None:
+            self.shutdown()
+            self._serve_thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            for conn in self._connections:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            threads = list(self._handler_threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self.server_close()
+        self._wakeup_r.close()
+        self._wakeup_w.close()
+        stuck = [t.name for t in threads if t.is_alive()]
+        if stuck:
+            message = f"emulator threads still running after close(): {stuck}"
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, address = super().get_request()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn, address
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(
+            target=self._serve_connection,
+            args=(request, client_address),
+            name=f"g4f-sync-emulator connection {client_address[1]}",
+            daemon=False,
+        )
+        with self._lock:
+            self._connections.add(request)
+            self._handler_threads.add(thread)
+        thread.start()
+
+    def _serve_connection(self, request: socket.socket, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            with self._lock:
+                self._connections.discard(request)
+                self.shutdown_request(request)
+                self._handler_threads.discard(threading.current_thread())
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if self.verbose or not isinstance(sys.exc_info()[1], (OSError, _AbortError)):
+            super().handle_error(request, client_address)

@@ -1,0 +1,406 @@
+"""g4f_sync.sse: WHATWG event-stream rules on top of sseclient-py, unbuffered.
+
+Stream cases go through ``check``, which feeds the same bytes whole, byte by byte, and
+split in two at every offset, and expects the same events each time.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator, List, Optional
+
+import pytest
+import requests
+import responses
+
+from g4f_sync.errors import InvalidRequestError
+from g4f_sync.sse import Event, iter_events
+
+Check = Callable[[bytes, List[Event]], None]
+
+
+def ev(data: str, event: str = "message", id: Optional[str] = None) -> Event:
+    return Event(event, data, id)
+
+
+def splits(stream: bytes, mode: str) -> Iterator[List[bytes]]:
+    """The ways ``mode`` delivers ``stream`` as chunks."""
+    if mode == "whole":
+        yield [stream]
+    elif mode == "bytewise":
+        yield [stream[i : i + 1] for i in range(len(stream))]
+    else:  # every_offset
+        if len(stream) < 2:
+            yield [stream]
+        for offset in range(1, len(stream)):
+            yield [stream[:offset], stream[offset:]]
+
+
+@pytest.fixture(params=["whole", "bytewise", "every_offset"])
+def check(request: pytest.FixtureRequest) -> Check:
+    mode = request.param
+
+    def check(stream: bytes, expected: List[Event]) -> None:
+        for chunks in splits(stream, mode):
+            assert list(iter_events(chunks)) == expected, chunks
+
+    return check
+
+
+class Source:
+    """An iterable of chunks with ``close()``, recording how many chunks were pulled."""
+
+    def __init__(self, chunks: List[bytes], error: Optional[Exception] = None) -> None:
+        self.chunks = chunks
+        self.error = error
+        self.pulled = 0
+        self.closed = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.chunks:
+            self.pulled += 1
+            yield chunk
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+# Event
+
+
+def test_event_defaults_to_message_type_empty_data_and_no_id() -> None:
+    event = Event()
+    assert (event.event, event.data, event.id) == ("message", "", None)
+
+
+def test_events_compare_by_value() -> None:
+    assert Event("e", "d", "1") == Event(event="e", data="d", id="1")
+    assert Event("e", "d", "1") != Event("e", "d", "2")
+    assert Event("e", "d") != Event("f", "d")
+    assert Event() != ("message", "", None)
+
+
+def test_event_repr_shows_all_fields() -> None:
+    assert repr(Event("e", "d", "1")) == "Event(event='e', data='d', id='1')"
+
+
+def test_event_has_slots_and_no_dict() -> None:
+    assert not hasattr(Event(), "__dict__")
+
+
+# Line endings
+
+
+def test_accepts_lf_as_separator(check: Check) -> None:
+    check(b"data: a\ndata: b\n\ndata: c\n\n", [ev("a\nb"), ev("c")])
+
+
+def test_accepts_crlf_as_separator(check: Check) -> None:
+    check(b"data: a\r\ndata: b\r\n\r\ndata: c\r\n\r\n", [ev("a\nb"), ev("c")])
+
+
+def test_accepts_cr_as_separator(check: Check) -> None:
+    check(b"data: a\rdata: b\r\rdata: c\r\r", [ev("a\nb"), ev("c")])
+
+
+@pytest.mark.parametrize(
+    "blank",
+    [b"\n\r\n", b"\r\n\n", b"\r\r\n", b"\r\n\r", b"\n\r", b"\r\n\r\n", b"\n\n", b"\r\r"],
+    ids=repr,
+)
+def test_accepts_mixed_line_endings_as_two_line_ends(check: Check, blank: bytes) -> None:
+    check(b"data: a" + blank + b"data: b" + blank, [ev("a"), ev("b")])
+
+
+def test_crlf_split_across_chunks_is_one_line_end() -> None:
+    chunks = [b"data: a\r", b"\ndata: b\r", b"\n\r", b"\n"]
+    assert list(iter_events(chunks)) == [ev("a\nb")]
+
+
+def test_unicode_line_separators_are_data_not_line_ends(check: Check) -> None:
+    data = "a\x0bb\x0cc\x1cd\x85e\u2028f"
+    check(f"data: {data}\n\n".encode(), [ev(data)])
+
+
+# BOM
+
+
+def test_strips_leading_bom(check: Check) -> None:
+    check(b"\xef\xbb\xbfdata: a\n\ndata: b\n\n", [ev("a"), ev("b")])
+
+
+def test_strips_leading_bom_after_empty_chunks() -> None:
+    chunks = [b"", b"\xef", b"", b"\xbb\xbf", b"data: a\n\n"]
+    assert list(iter_events(chunks)) == [ev("a")]
+
+
+def test_strips_only_one_bom_so_a_second_one_spoils_the_first_field_name(check: Check) -> None:
+    check(b"\xef\xbb\xbf\xef\xbb\xbfdata: a\n\ndata: b\n\n", [ev("b")])
+
+
+def test_keeps_bom_inside_data(check: Check) -> None:
+    check(b"\xef\xbb\xbfdata: \xef\xbb\xbfa\n\n", [ev("\ufeffa")])
+
+
+def test_keeps_bom_that_does_not_open_the_stream(check: Check) -> None:
+    check(b"data: a\n\n\xef\xbb\xbfdata: b\n\ndata: c\n\n", [ev("a"), ev("c")])
+
+
+# Fields
+
+
+def test_joins_multiline_data_with_lf(check: Check) -> None:
+    check(b"data: a\ndata:\ndata: c\n\n", [ev("a\n\nc")])
+
+
+def test_ignores_comments(check: Check) -> None:
+    check(b": hello\ndata: a\n:\n: data: b\n\n:only a comment\n\n", [ev("a")])
+
+
+def test_data_without_space_after_colon(check: Check) -> None:
+    check(b"data:a\n\n", [ev("a")])
+
+
+def test_removes_only_one_leading_space(check: Check) -> None:
+    check(b"data:  a \n\n", [ev(" a ")])
+
+
+def test_field_without_colon_has_empty_value(check: Check) -> None:
+    check(b"data\n\n", [ev("")])
+
+
+def test_dispatches_event_with_empty_data(check: Check) -> None:
+    check(b"data:\n\ndata: \n\n", [ev(""), ev("")])
+
+
+def test_ignores_unknown_fields(check: Check) -> None:
+    check(b"foo: bar\ndata: a\nDATA: b\ndata : c\n  \nretry: 10\n\n", [ev("a")])
+
+
+def test_value_may_contain_colons(check: Check) -> None:
+    check(b'data: {"a": "b:c"}\n\n', [ev('{"a": "b:c"}')])
+
+
+def test_event_field_sets_the_type(check: Check) -> None:
+    check(b"event: token\ndata: a\n\nevent:\ndata: b\n\n", [ev("a", "token"), ev("b")])
+
+
+def test_event_type_does_not_leak_into_next_event(check: Check) -> None:
+    check(b"event: x\n\nevent: y\ndata: a\n\ndata: b\n\n", [ev("a", "y"), ev("b")])
+
+
+def test_block_without_data_is_not_dispatched(check: Check) -> None:
+    check(b"event: x\n\n: c\n\nretry: 5\n\n\n\n", [])
+
+
+def test_several_events_in_one_chunk(check: Check) -> None:
+    stream = b"".join(f"data: {i}\n\n".encode() for i in range(20))
+    check(stream, [ev(str(i)) for i in range(20)])
+
+
+# Last event id
+
+
+def test_id_is_carried_forward(check: Check) -> None:
+    check(
+        b"data: a\n\nid: 1\ndata: b\n\ndata: c\n\nid: 2\ndata: d\n\n",
+        [ev("a"), ev("b", id="1"), ev("c", id="1"), ev("d", id="2")],
+    )
+
+
+def test_empty_id_resets_last_id(check: Check) -> None:
+    check(
+        b"id: 1\ndata: a\n\nid\ndata: b\n\ndata: c\n\nid: 3\ndata: d\n\nid:\ndata: e\n\n",
+        [ev("a", id="1"), ev("b", id=""), ev("c", id=""), ev("d", id="3"), ev("e", id="")],
+    )
+
+
+def test_id_containing_nul_is_ignored(check: Check) -> None:
+    check(
+        b"id: 1\ndata: a\n\nid: 2\x003\ndata: b\x00\n\n",
+        [ev("a", id="1"), ev("b\x00", id="1")],
+    )
+
+
+# End of stream
+
+
+def test_empty_stream_yields_nothing(check: Check) -> None:
+    check(b"", [])
+
+
+def test_no_chunks_yields_nothing() -> None:
+    assert list(iter_events([])) == []
+
+
+def test_stream_of_bom_and_blank_lines_yields_nothing(check: Check) -> None:
+    check(b"\xef\xbb\xbf\r\n\n\r", [])
+
+
+def test_unterminated_final_event_is_dropped(check: Check) -> None:
+    check(b"data: a\n\ndata: b", [ev("a")])
+
+
+def test_final_event_without_blank_line_is_dropped(check: Check) -> None:
+    check(b"data: a\r\n\r\nid: 1\r\ndata: b\r\n", [ev("a")])
+
+
+def test_only_an_unterminated_event_yields_nothing(check: Check) -> None:
+    check(b"data: a\n", [])
+
+
+def test_final_event_terminated_at_end_of_stream_is_kept(check: Check) -> None:
+    check(b"data: a\n\ndata: b\r\r", [ev("a"), ev("b")])
+
+
+def test_unterminated_event_with_split_character_is_dropped(check: Check) -> None:
+    check(b"data: a\n\ndata: \xf0\x9f", [ev("a")])
+
+
+# UTF-8
+
+
+def test_invalid_utf8_becomes_replacement_character(check: Check) -> None:
+    check(
+        b"data: a\xffb\xc3\n\nevent: \xfe\ndata: \xe2\x82\n\n",
+        [ev("a\ufffdb\ufffd"), ev("\ufffd", "\ufffd")],
+    )
+
+
+def test_invalid_utf8_in_field_name_makes_it_unknown(check: Check) -> None:
+    check(b"da\xffta: a\ndata: b\n\n", [ev("b")])
+
+
+@pytest.mark.parametrize("text", ["😀", "é", "€", "日本", "a😀b€c"])
+def test_multibyte_characters_split_across_reads(check: Check, text: str) -> None:
+    check(f"data: {text}\n\nid: {text}\ndata: x\n\n".encode(), [ev(text), ev("x", id=text)])
+
+
+def test_emoji_split_at_every_position_into_every_chunking() -> None:
+    stream = "data: 😀\n\n".encode()
+    start = stream.index(b"\xf0")
+    for first in range(start + 1, start + 4):
+        for second in range(first, start + 4):
+            chunks = [stream[:first], stream[first:second], stream[second:]]
+            assert list(iter_events(chunks)) == [ev("😀")], chunks
+
+
+def test_ignores_empty_chunks() -> None:
+    chunks = [b"", b"data: \xf0", b"", b"\x9f\x98\x80\r", b"", b"\n\r", b""]
+    assert list(iter_events(chunks)) == [ev("😀")]
+
+
+def test_accepts_bytearray_chunks() -> None:
+    assert list(iter_events([bytearray(b"data: a\r\r")])) == [ev("a")]
+
+
+# No buffering: causality, not timing
+
+
+def test_event_is_yielded_before_next_chunk_is_pulled() -> None:
+    source = Source([b"data: a\n", b"\n", b"data: b\n\ndata: c\n\n", b"data: d", b"\n\n", b": x"])
+    seen = [(event.data, source.pulled) for event in iter_events(source)]
+    assert seen == [("a", 2), ("b", 3), ("c", 3), ("d", 5)]
+
+
+def test_cr_ends_line_without_waiting_for_possible_lf() -> None:
+    stream = b"data: a\r\rdata: b\r\n\r\ndata: \xe2\x82\xac\n\n"
+    source = Source([stream[i : i + 1] for i in range(len(stream))])
+    seen = [(event.data, source.pulled) for event in iter_events(source)]
+    # Each event arrives when the byte that ends its blank line has been read: the CR of
+    # a CRLF, not the LF after it.
+    assert seen == [
+        ("a", stream.index(b"\r\r") + 2),
+        ("b", stream.index(b"\r\n\r\n") + 3),
+        ("€", len(stream)),
+    ]
+
+
+def test_split_character_is_yielded_once_its_last_byte_arrives() -> None:
+    source = Source([b"data: \xf0\x9f", b"\x98\x80\n\n", b"data: x\n\n"])
+    seen = [(event.data, source.pulled) for event in iter_events(source)]
+    assert seen == [("😀", 2), ("x", 3)]
+
+
+# Closing
+
+
+def test_closing_generator_early_closes_source() -> None:
+    source = Source([b"data: a\n\n", b"data: b\n\n"])
+    events = iter_events(source)
+    assert next(events) == ev("a")
+    events.close()
+    assert source.closed == 1
+    assert source.pulled == 1
+
+
+def test_breaking_out_of_loop_closes_generator_source() -> None:
+    finished = []
+
+    def source() -> Iterator[bytes]:
+        try:
+            yield b"data: a\n\n"
+            yield b"data: b\n\n"
+        finally:
+            finished.append(True)
+
+    for _event in iter_events(source()):
+        break
+    assert finished == [True]
+
+
+def test_exhausting_stream_closes_source() -> None:
+    source = Source([b"data: a\n\ndata: tail"])
+    assert list(iter_events(source)) == [ev("a")]
+    assert source.closed == 1
+
+
+def test_read_error_propagates_after_earlier_events_and_closes_source() -> None:
+    source = Source([b"data: a\n\ndata: b"], error=OSError("boom"))
+    events = iter_events(source)
+    assert next(events) == ev("a")
+    with pytest.raises(OSError, match="boom"):
+        next(events)
+    assert source.closed == 1
+
+
+def test_iterable_without_close_is_accepted() -> None:
+    assert list(iter_events(iter([b"data: a\n\n"]))) == [ev("a")]
+
+
+@pytest.mark.parametrize("source", [b"data: a\n\n", "data: a\n\n", bytearray(b"data: a\n\n")])
+def test_single_bytes_or_str_instead_of_chunks_is_rejected(source: object) -> None:
+    with pytest.raises(InvalidRequestError, match="iterable of bytes chunks"):
+        next(iter_events(source))  # type: ignore[arg-type]
+
+
+# requests.Response
+
+
+@responses.activate
+def test_reads_streaming_response_and_closes_it() -> None:
+    pytest.importorskip("g4f_sync.http")
+    body = b"\xef\xbb\xbfid: 1\r\ndata: \xf0\x9f\x98\x80\r\n\r\ndata: b\n\ndata: tail"
+    responses.add(responses.GET, "http://sse.test/", body=body, content_type="text/event-stream")
+    response = requests.get("http://sse.test/", stream=True)
+    closed = []
+    close = response.close
+    response.close = lambda: (closed.append(True), close())[0]  # type: ignore[method-assign]
+    events = iter_events(response)
+    assert next(events) == ev("😀", id="1")
+    assert list(events) == [ev("b", id="1")]
+    assert closed == [True]
+    assert response.raw.closed
+
+
+@responses.activate
+def test_closing_generator_early_closes_response() -> None:
+    pytest.importorskip("g4f_sync.http")
+    body = b"data: a\n\ndata: b\n\n"
+    responses.add(responses.GET, "http://sse.test/", body=body, content_type="text/event-stream")
+    response = requests.get("http://sse.test/", stream=True)
+    events = iter_events(response)
+    assert next(events) == ev("a")
+    events.close()
+    assert response.raw.closed
