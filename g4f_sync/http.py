@@ -184,7 +184,6 @@ class Transport:
     response it opened, and closes them all.
 
     Arguments given here win over the session's own ``timeout``/``retry``/proxy.
-    ``label`` (the provider's name) starts every error message.
     """
 
     def __init__(
@@ -194,7 +193,6 @@ class Transport:
         proxy: Optional[str] = None,
         timeout: TimeoutLike = None,
         max_retries: Union[Retry, int, None] = None,
-        label: str = "",
     ) -> None:
         self.proxies = parse_proxy(proxy)
         self.owns_session = session is None
@@ -209,7 +207,6 @@ class Transport:
             if max_retries is not None
             else getattr(self.session, "retry", DEFAULT_RETRY)
         )
-        self.label = label
         self.responses: List[requests.Response] = []
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
@@ -227,7 +224,7 @@ class Transport:
                     method, url, stream=True, timeout=self.timeout.as_requests(), **kwargs
                 )
             except requests.RequestException as exc:
-                error = wrap_requests_error(exc, self._prefix(url))
+                error = wrap_requests_error(exc)
                 if (
                     attempt < self.retry.total
                     and isinstance(exc, requests.ConnectionError)
@@ -246,7 +243,7 @@ class Transport:
                     continue
             self.responses.append(response)
             try:
-                raise_for_status(response, self.label)
+                raise_for_status(response)
             except errors.G4FError as error:
                 raise _with_attempts(error, attempt) from None
             return response
@@ -274,9 +271,6 @@ class Transport:
             self.responses.pop().close()
         if self.owns_session:
             self.session.close()
-
-    def _prefix(self, url: str) -> str:
-        return f"{self.label}: " if self.label else ""
 
 
 def _with_attempts(error: errors.G4FError, retries: int) -> errors.G4FError:
@@ -337,7 +331,7 @@ def excerpt(text: str, length: int = EXCERPT_LENGTH) -> str:
     return flat if len(flat) <= length else flat[: length - 1] + "…"
 
 
-def raise_for_status(response: requests.Response, label: str = "") -> None:
+def raise_for_status(response: requests.Response) -> None:
     """Raise the mapped error for a non-2xx response (and close it); do nothing for 2xx.
 
     429/402 -> RateLimitError, 403 with a Cloudflare page -> CloudflareError,
@@ -348,47 +342,44 @@ def raise_for_status(response: requests.Response, label: str = "") -> None:
         return
     body = read_prefix(response)
     response.close()
-    prefix = f"{label}: " if label else ""
     where = f"{response.request.method} {response.url}" if response.request else response.url
     short = excerpt(body)
     if status in (429, 402):
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         wait = f"; retry after {retry_after:g} s" if retry_after is not None else ""
         raise errors.RateLimitError(
-            f"{prefix}rate limited (HTTP {status}) by {where}{wait}",
+            f"rate limited (HTTP {status}) by {where}{wait}",
             status_code=status,
             body=short,
             retry_after=retry_after,
         )
     if status == 403 and any(marker in body for marker in CLOUDFLARE_MARKERS):
         raise errors.CloudflareError(
-            f"{prefix}{where} answered with a Cloudflare challenge (HTTP 403): the site"
+            f"{where} answered with a Cloudflare challenge (HTTP 403): the site"
             " blocks scripted clients from this address; try another proxy",
             status_code=status,
             body=short,
         )
     reason = f" {response.reason}" if response.reason else ""
     raise errors.ResponseStatusError(
-        f"{prefix}HTTP {status}{reason} from {where}: {short or '(empty body)'}",
+        f"HTTP {status}{reason} from {where}: {short or '(empty body)'}",
         status_code=status,
         body=short,
     )
 
 
-def wrap_requests_error(exc: BaseException, prefix: str = "") -> errors.G4FError:
+def wrap_requests_error(exc: BaseException) -> errors.G4FError:
     """The g4f_sync error for a requests/urllib3 exception (set ``__cause__`` yourself)."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return errors.TimeoutError(f"{prefix}could not connect within the connect timeout: {exc}")
+        return errors.TimeoutError(f"could not connect within the connect timeout: {exc}")
     if isinstance(
         exc, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, socket.timeout)
     ):
-        return errors.TimeoutError(
-            f"{prefix}the server sent nothing within the read timeout: {exc}"
-        )
+        return errors.TimeoutError(f"the server sent nothing within the read timeout: {exc}")
     if isinstance(exc, requests.exceptions.ProxyError):
-        return errors.ConnectionError(f"{prefix}the proxy refused or failed the connection: {exc}")
+        return errors.ConnectionError(f"the proxy refused or failed the connection: {exc}")
     if isinstance(exc, requests.exceptions.SSLError):
-        return errors.ConnectionError(f"{prefix}TLS verification failed: {exc}")
+        return errors.ConnectionError(f"TLS verification failed: {exc}")
     if isinstance(
         exc,
         (
@@ -397,13 +388,13 @@ def wrap_requests_error(exc: BaseException, prefix: str = "") -> errors.G4FError
             requests.exceptions.InvalidSchema,
         ),
     ):
-        return errors.InvalidRequestError(f"{prefix}invalid URL: {exc}")
+        return errors.InvalidRequestError(f"invalid URL: {exc}")
     if isinstance(exc, requests.ConnectionError):
-        return errors.ConnectionError(f"{prefix}could not connect: {exc}")
-    return errors.ConnectionError(f"{prefix}request failed: {exc}")
+        return errors.ConnectionError(f"could not connect: {exc}")
+    return errors.ConnectionError(f"request failed: {exc}")
 
 
-def iter_body(response: requests.Response, label: str = "") -> Iterator[bytes]:
+def iter_body(response: requests.Response) -> Iterator[bytes]:
     """Yield the (decoded) body as it arrives, without waiting to fill a buffer.
 
     Uses urllib3's ``read1``, which returns whatever the socket has, in chunked and in
@@ -413,7 +404,6 @@ def iter_body(response: requests.Response, label: str = "") -> Iterator[bytes]:
     server goes silent for longer than the read timeout.
     """
     raw = response.raw
-    prefix = f"{label}: " if label else ""
     read1 = raw.read1
     try:
         while True:
@@ -423,9 +413,9 @@ def iter_body(response: requests.Response, label: str = "") -> Iterator[bytes]:
             yield chunk
     except (urllib3.exceptions.ReadTimeoutError, socket.timeout) as exc:
         raise errors.TimeoutError(
-            f"{prefix}the server went silent mid-answer for longer than the read timeout"
+            "the server went silent mid-answer for longer than the read timeout"
         ) from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise errors.StreamInterruptedError(
-            f"{prefix}the connection was lost mid-answer ({type(exc).__name__}: {exc})"
+            f"the connection was lost mid-answer ({type(exc).__name__}: {exc})"
         ) from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Literal, TypedDict, Union
 
-__all__ = ["Message", "Messages", "Role", "ROLES"]
+__all__ = ["ROLES", "Message", "Messages", "Role"]
 
 Role = Literal["system", "user", "assistant"]
 ROLES = ("system", "user", "assistant")

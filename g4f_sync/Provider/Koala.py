@@ -85,11 +85,10 @@ class Koala(GeneratorProvider, ProviderModelMixin):
                 token = json.loads(event.data)
             except ValueError:
                 raise ResponseError(
-                    f"Koala: cannot read the event line {'data: ' + event.data[:200]!r}:"
-                    " it is not JSON"
+                    f"cannot read the event line {'data: ' + event.data[:200]!r}: it is not JSON"
                 ) from None
             if not isinstance(token, str):
                 raise ResponseError(
-                    f"Koala: expected a JSON string token, got {'data: ' + event.data[:200]!r}"
+                    f"expected a JSON string token, got {'data: ' + event.data[:200]!r}"
                 )
             yield token

@@ -195,10 +195,9 @@ class GeneratorProvider(BaseProvider):
             proxy=proxy,
             timeout=timeout,
             max_retries=max_retries,
-            label=cls.__name__,
         )
         tokens = cls.create_generator(model or "", messages, transport, stream=stream, **kwargs)
-        return TokenStream(_deliver(tokens, transport, stream), transport)
+        return TokenStream(_deliver(tokens, transport, stream, cls.__name__), transport)
 
     @classmethod
     def create_generator(
@@ -208,8 +207,11 @@ class GeneratorProvider(BaseProvider):
         raise NotImplementedError(f"{cls.__name__} does not implement create_generator")
 
 
-def _deliver(tokens: Iterator[str], transport: Transport, stream: bool) -> Iterator[str]:
-    """Yield tokens (or their join), record them for ``error.partial``, close at the end."""
+def _deliver(
+    tokens: Iterator[str], transport: Transport, stream: bool, provider: str
+) -> Iterator[str]:
+    """Yield tokens (or their join); on error, name the provider in the message and keep
+    the received text in ``error.partial``; close the connection at the end."""
     received: List[str] = []
     try:
         if stream:
@@ -220,14 +222,21 @@ def _deliver(tokens: Iterator[str], transport: Transport, stream: bool) -> Itera
             received.extend(tokens)
             yield "".join(received)
     except errors.G4FError as error:
-        error.partial = "".join(received)
+        _attribute(error, provider, received)
         raise
     except requests.RequestException as exc:
-        error = wrap_requests_error(exc, f"{transport.label}: ")
-        error.partial = "".join(received)
-        raise error from exc
+        raise _attribute(wrap_requests_error(exc), provider, received) from exc
     finally:
         close = getattr(tokens, "close", None)
         if close is not None:
             close()
         transport.close()
+
+
+def _attribute(error: errors.G4FError, provider: str, received: List[str]) -> errors.G4FError:
+    """Start the message with the provider's name (once) and attach the received text."""
+    error.partial = "".join(received)
+    message = error.args[0] if error.args else ""
+    if isinstance(message, str) and not message.startswith(f"{provider}: "):
+        error.args = (f"{provider}: {message}", *error.args[1:])
+    return error
