@@ -10,8 +10,7 @@ import email.utils
 import random
 import socket
 import time
-from dataclasses import dataclass
-from typing import Any, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 import requests
@@ -43,12 +42,12 @@ EXCERPT_LENGTH = 200
 CLOUDFLARE_MARKERS = ('<div id="cf-please-wait">', "<title>Just a moment...</title>")
 
 
-@dataclass(frozen=True)
-class Timeout:
+class Timeout(NamedTuple):
     """Seconds to wait for a connection, and for each read of the answer.
 
     ``read`` is the longest silence between two bytes, not a limit on the whole
     answer: a stream that keeps sending never times out. ``None`` waits forever.
+    A ``Timeout`` is the ``(connect, read)`` pair requests takes.
     """
 
     connect: Optional[float] = 10.0
@@ -72,16 +71,12 @@ class Timeout:
             f"timeout must be a number, a (connect, read) pair or a Timeout, got {value!r}"
         )
 
-    def as_requests(self) -> Tuple[Optional[float], Optional[float]]:
-        return (self.connect, self.read)
-
 
 TimeoutLike = Union[Timeout, float, Tuple[Optional[float], Optional[float]], None]
 DEFAULT_TIMEOUT = Timeout()
 
 
-@dataclass(frozen=True)
-class Retry:
+class Retry(NamedTuple):
     """When to send a request again: only before the first byte of its answer's body.
 
     Retried: connection failures, 429 and 5xx, at most ``total`` times. The wait before
@@ -221,7 +216,7 @@ class Transport:
         while True:
             try:
                 response = self.session.request(
-                    method, url, stream=True, timeout=self.timeout.as_requests(), **kwargs
+                    method, url, stream=True, timeout=self.timeout, **kwargs
                 )
             except requests.RequestException as exc:
                 error = wrap_requests_error(exc)

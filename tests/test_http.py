@@ -79,7 +79,7 @@ def test_session_applies_proxy_timeout_and_retries() -> None:
 def test_timeout_coercion_and_defaults() -> None:
     assert Timeout.coerce(None) == DEFAULT_TIMEOUT == Timeout(10.0, 120.0)
     assert Timeout.coerce((1, 2)) == Timeout(1, 2)
-    assert Timeout.coerce(3).as_requests() == (3.0, 3.0)
+    assert Timeout.coerce(3) == (3.0, 3.0)  # the pair requests takes
     with pytest.raises(errors.InvalidRequestError, match="timeout must be positive"):
         Timeout.coerce(0)
     with pytest.raises(errors.InvalidRequestError, match="timeout must be a number"):
