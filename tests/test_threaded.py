@@ -1,0 +1,757 @@
+"""g4f_sync.threaded: ThreadedStream and run_batch, with real threads and sockets.
+
+Nothing sleeps to wait for a thread: tests wait on events with generous timeouts, and the
+only timed assertions are upper bounds ("close() returned within 2 s").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import functools
+import gc
+import itertools
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import traceback
+import types
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Iterator, List, Optional
+
+import pytest
+
+from g4f_sync import errors
+from g4f_sync.threaded import BatchResult, ThreadedStream, run_batch
+
+ROOT = Path(__file__).resolve().parents[1]
+WAIT = 2.0  # generous bound for anything that should happen "at once"
+
+
+def join_threads(prefix: str) -> None:
+    """Wait for our threads whose name starts with ``prefix``; fail if one keeps running."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        threads = [t for t in threading.enumerate() if t.name.startswith(prefix)]
+        if not threads:
+            return
+        assert time.monotonic() < deadline, [t.name for t in threads]
+        for thread in threads:
+            try:
+                thread.join(max(0.0, deadline - time.monotonic()))
+            except RuntimeError:  # still starting (Ctrl-C hit Thread.start)
+                pass
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_behind() -> Iterator[None]:
+    yield
+    join_threads("g4f_sync.")
+
+
+class SilentSocketSource:
+    """Yields what arrives on one end of a socket pair; a read with nothing sent blocks,
+    like a silent server. ``interrupt()`` shuts the socket down, as the SDK's streams do."""
+
+    def __init__(self) -> None:
+        self.reader, self.writer = socket.socketpair()
+        self.reads = 0
+        self.reading = threading.Condition()
+        self.read_started = threading.Event()
+        self.closed = threading.Event()
+        self.thread: Optional[threading.Thread] = None
+
+    def __iter__(self) -> SilentSocketSource:
+        return self
+
+    def __next__(self) -> bytes:
+        self.thread = threading.current_thread()
+        with self.reading:
+            self.reads += 1
+            self.reading.notify_all()
+        self.read_started.set()
+        data = self.reader.recv(1024)
+        if not data:
+            raise ConnectionResetError("connection shut down")  # what an interrupt causes
+        return data
+
+    def wait_reading(self, reads: int = 1) -> None:
+        """Wait until the source has entered its ``reads``-th read."""
+        with self.reading:
+            assert self.reading.wait_for(lambda: self.reads >= reads, WAIT)
+
+    def interrupt(self) -> None:
+        self.reader.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.closed.set()
+        self.reader.close()
+        self.writer.close()
+
+
+def assert_worker_gone(source: SilentSocketSource) -> None:
+    assert source.closed.is_set()
+    assert source.thread is not None
+    assert not source.thread.is_alive()
+    assert source.thread not in threading.enumerate()
+
+
+@contextlib.contextmanager
+def ctrl_c_when(event: threading.Event) -> Iterator[None]:
+    """Press Ctrl-C (SIGINT to the main thread) once ``event`` is set.
+
+    A signal that lands just before the main thread blocks on a lock is handled only
+    when something wakes that thread (a CPython race), so SIGINT is repeated until the
+    handler has run; only the first one raises KeyboardInterrupt.
+    """
+    main = threading.main_thread().ident
+    assert main is not None
+    handled = threading.Event()
+    finished = threading.Event()
+
+    def on_sigint(signum: int, frame: Optional[types.FrameType]) -> None:
+        if not handled.is_set():
+            handled.set()
+            raise KeyboardInterrupt
+
+    def press() -> None:
+        if event.wait(WAIT):
+            while not handled.is_set() and not finished.is_set():
+                signal.pthread_kill(main, signal.SIGINT)
+                handled.wait(0.05)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    presser = threading.Thread(target=press)
+    presser.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        presser.join()
+        signal.signal(signal.SIGINT, previous)  # runs pending handlers first
+
+
+needs_ctrl_c = pytest.mark.skipif(
+    not hasattr(signal, "pthread_kill")
+    or threading.current_thread() is not threading.main_thread(),
+    reason="needs signal.pthread_kill and the main thread",
+)
+
+
+def run_python(script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+
+
+# ThreadedStream: items, errors, back-pressure
+
+
+def test_items_arrive_in_order() -> None:
+    assert list(ThreadedStream(lambda: iter(range(500)), maxsize=3)) == list(range(500))
+
+
+def test_accepts_an_iterable_or_an_iterator() -> None:
+    assert list(ThreadedStream([1, 2, 3])) == [1, 2, 3]
+    assert list(ThreadedStream(iter("ab"))) == ["a", "b"]
+
+
+def test_a_callable_source_is_created_in_the_worker_thread() -> None:
+    created_in = []
+
+    def source() -> Iterator[int]:
+        created_in.append(threading.current_thread())
+        return iter([1])
+
+    assert list(ThreadedStream(source)) == [1]
+    assert created_in[0] is not threading.current_thread()
+
+
+def test_starts_lazily() -> None:
+    started = threading.Event()
+
+    def source() -> Iterator[int]:
+        started.set()
+        yield 1
+
+    stream = ThreadedStream(source)
+    iter(stream)
+    assert not started.is_set()
+    assert next(stream) == 1
+    assert started.is_set()
+    stream.close()
+
+
+def test_error_is_raised_after_every_earlier_item_with_the_worker_traceback() -> None:
+    failure = ValueError("source broke")
+
+    def failing_source() -> Iterator[int]:
+        yield from range(5)
+        raise failure
+
+    received: List[int] = []
+    stream = ThreadedStream(failing_source, maxsize=2)
+    with pytest.raises(ValueError) as caught:
+        for item in stream:
+            received.append(item)
+    assert received == [0, 1, 2, 3, 4]
+    assert caught.value is failure
+    frames = [frame.name for frame in traceback.extract_tb(caught.value.__traceback__)]
+    assert "failing_source" in frames
+    assert "_work" in frames
+    assert stream.closed
+    with pytest.raises(StopIteration):
+        next(stream)
+
+
+def test_error_while_creating_the_source_reaches_the_consumer() -> None:
+    def source() -> Iterator[int]:
+        raise errors.ProviderNotFoundError("no such provider")
+
+    with pytest.raises(errors.ProviderNotFoundError, match="no such provider"):
+        next(ThreadedStream(source))
+
+
+def test_slow_consumer_holds_the_producer_to_maxsize_plus_one() -> None:
+    produced = 0
+    at_bound = threading.Event()
+    beyond_bound = threading.Event()
+
+    def counting_source() -> Iterator[int]:
+        nonlocal produced
+        for item in itertools.count():
+            produced += 1
+            if produced == 3:
+                at_bound.set()
+            if produced == 4:
+                beyond_bound.set()
+            yield item
+
+    with ThreadedStream(counting_source, maxsize=2) as stream:
+        assert at_bound.wait(WAIT)
+        assert not beyond_bound.wait(0.2)  # the worker waits on the full buffer
+        assert produced == 3
+        assert next(stream) == 0  # one slot frees: exactly one more item is produced
+        assert beyond_bound.wait(WAIT)
+        assert [next(stream) for _ in range(100)] == list(range(1, 101))
+
+
+# ThreadedStream: closing
+
+
+def test_close_interrupts_a_read_blocked_on_a_silent_socket() -> None:
+    source = SilentSocketSource()
+    source.writer.sendall(b"hello")
+    stream = ThreadedStream(source)
+    assert next(stream) == b"hello"
+    source.wait_reading(2)  # now blocked: nothing more will be sent
+
+    start = time.monotonic()
+    stream.close()
+    assert time.monotonic() - start < WAIT
+    assert_worker_gone(source)
+    assert stream.closed
+    with pytest.raises(StopIteration):
+        next(stream)
+    stream.close()  # idempotent
+
+
+def test_leaving_with_closes_the_stream() -> None:
+    source = SilentSocketSource()
+    with ThreadedStream(source) as stream:
+        source.wait_reading()
+    assert stream.closed
+    assert_worker_gone(source)
+
+
+def test_break_then_garbage_collection_stops_the_worker() -> None:
+    source = SilentSocketSource()
+    source.writer.sendall(b"x")
+    for _item in ThreadedStream(source):
+        break
+    gc.collect()
+    assert source.closed.wait(WAIT)
+    assert source.thread is not None
+    source.thread.join(WAIT)
+    assert not source.thread.is_alive()
+
+
+def test_worker_closes_a_generator_source_in_its_own_thread() -> None:
+    closed_in = []
+
+    def endless() -> Iterator[int]:
+        try:
+            yield from itertools.count()
+        finally:
+            closed_in.append(threading.current_thread())
+
+    stream = ThreadedStream(endless, maxsize=2)
+    assert next(stream) == 0
+    del stream  # the worker is blocked on a full buffer
+    gc.collect()
+    join_threads("g4f_sync.ThreadedStream")
+    assert len(closed_in) == 1
+    assert closed_in[0] is not threading.current_thread()
+
+
+def test_close_before_start_closes_an_iterator_source() -> None:
+    closed = []
+
+    class Tokens:
+        def __iter__(self) -> Tokens:
+            return self
+
+        def __next__(self) -> str:
+            return "token"
+
+        def close(self) -> None:
+            closed.append(threading.current_thread())
+
+    stream = ThreadedStream(Tokens())
+    stream.close()
+    assert closed == [threading.current_thread()]
+    assert list(stream) == []
+
+
+def test_no_thread_is_left_once_close_returns() -> None:
+    source = SilentSocketSource()
+    with ThreadedStream(source):
+        source.wait_reading()
+    assert [t.name for t in threading.enumerate() if t.name.startswith("g4f_sync.")] == []
+
+
+@needs_ctrl_c
+def test_ctrl_c_while_waiting_closes_the_stream() -> None:
+    source = SilentSocketSource()
+    stream = ThreadedStream(source, timeout=10)
+    with ctrl_c_when(source.read_started), pytest.raises(KeyboardInterrupt):
+        next(stream)
+    assert stream.closed
+    assert_worker_gone(source)
+
+
+# ThreadedStream: timeout
+
+
+def test_timeout_raises_and_leaves_the_stream_usable() -> None:
+    release = threading.Event()
+
+    def late() -> Iterator[str]:
+        release.wait(WAIT)
+        yield "late"
+
+    with ThreadedStream(late, timeout=0.05) as stream:
+        try:
+            with pytest.raises(errors.TimeoutError, match=r"waited 0\.05 s") as caught:
+                next(stream)
+            assert isinstance(caught.value, builtins.TimeoutError)
+            assert not stream.closed
+        finally:
+            release.set()
+        stream.timeout = None
+        assert list(stream) == ["late"]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"maxsize": 0}, {"timeout": 0}, {"timeout": -1.0}],
+)
+def test_rejects_bad_arguments(kwargs: Any) -> None:
+    with pytest.raises(errors.InvalidRequestError):
+        ThreadedStream([1], **kwargs)
+
+
+def test_rejects_a_source_that_is_neither_iterable_nor_callable() -> None:
+    with pytest.raises(TypeError):
+        ThreadedStream(42)  # type: ignore[arg-type]
+
+
+# ThreadedStream: async
+
+
+def test_async_for_leaves_the_event_loop_free() -> None:
+    blocked = threading.Event()
+    go = threading.Event()
+
+    def gated() -> Iterator[str]:
+        yield "before"
+        blocked.set()
+        if not go.wait(WAIT):  # only another task on the loop sets it
+            raise AssertionError("the event loop was blocked")
+        yield "after"
+
+    async def main() -> List[str]:
+        loop = asyncio.get_running_loop()
+
+        async def release() -> None:
+            await loop.run_in_executor(None, blocked.wait, WAIT)
+            go.set()
+
+        async def consume() -> List[str]:
+            async with ThreadedStream(gated) as stream:
+                return [item async for item in stream]
+
+        received, _ = await asyncio.gather(consume(), release())
+        return received
+
+    assert asyncio.run(main()) == ["before", "after"]
+
+
+def test_async_error_comes_after_the_items() -> None:
+    failure = RuntimeError("late failure")
+
+    def source() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise failure
+
+    async def main() -> List[int]:
+        received = []
+        with pytest.raises(RuntimeError) as caught:
+            async for item in ThreadedStream(source, maxsize=1):
+                received.append(item)
+        assert caught.value is failure
+        return received
+
+    assert asyncio.run(main()) == [1, 2]
+
+
+def test_async_timeout_leaves_the_stream_usable() -> None:
+    release = threading.Event()
+
+    def late() -> Iterator[str]:
+        release.wait(WAIT)
+        yield "late"
+
+    async def main() -> List[str]:
+        async with ThreadedStream(late, timeout=0.05) as stream:
+            try:
+                with pytest.raises(errors.TimeoutError, match=r"waited 0\.05 s"):
+                    await stream.__anext__()
+            finally:
+                release.set()
+            stream.timeout = None
+            return [item async for item in stream]
+
+    assert asyncio.run(main()) == ["late"]
+
+
+def test_async_with_exit_interrupts_a_silent_socket() -> None:
+    source = SilentSocketSource()
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        async with ThreadedStream(source):
+            await loop.run_in_executor(None, source.wait_reading)
+            start = time.monotonic()
+        return time.monotonic() - start
+
+    assert asyncio.run(main()) < WAIT
+    assert_worker_gone(source)
+
+
+# ThreadedStream: interpreter exit and import cost
+
+
+def test_unclosed_streams_do_not_keep_the_interpreter_alive() -> None:
+    result = run_python(
+        """
+        import socket, threading
+        from g4f_sync.threaded import ThreadedStream
+
+        class Silent:
+            def __init__(self):
+                self.reader, self.writer = socket.socketpair()
+                self.reading = threading.Event()
+            def __iter__(self):
+                return self
+            def __next__(self):
+                self.reading.set()
+                return self.reader.recv(1024) or next(iter(()))
+            def interrupt(self):
+                self.reader.shutdown(socket.SHUT_RDWR)
+            def close(self):
+                print("socket source closed", flush=True)
+
+        def endless():
+            try:
+                while True:
+                    yield "x"
+            finally:
+                print("generator closed", flush=True)
+
+        source = Silent()
+        silent = ThreadedStream(source).__enter__()  # blocked in a read, never closed
+        full = ThreadedStream(endless, maxsize=2)
+        next(full)  # then blocked on a full buffer, never closed
+        assert source.reading.wait(5)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "socket source closed" in result.stdout
+    assert "generator closed" in result.stdout
+
+
+def test_a_consumer_thread_outliving_the_main_thread_still_gets_every_item() -> None:
+    result = run_python(
+        """
+        import threading
+        from g4f_sync.threaded import ThreadedStream
+
+        stream = ThreadedStream(range(5), maxsize=1)
+        started = threading.Event()
+
+        def consume():
+            next(stream)  # start here: this thread is the consumer
+            started.set()
+            threading.main_thread().join()  # read on only after the main thread ended
+            print(list(stream), flush=True)
+
+        threading.Thread(target=consume).start()
+        assert started.wait(5)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[1, 2, 3, 4]"
+
+
+def test_import_does_not_load_asyncio_concurrent_futures_or_tqdm() -> None:
+    result = run_python(
+        """
+        import sys
+        import g4f_sync.threaded
+        print(sorted(m for m in ("asyncio", "concurrent.futures", "tqdm") if m in sys.modules))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+# run_batch
+
+
+def test_run_batch_yields_results_in_input_order() -> None:
+    first_may_return = threading.Event()
+
+    def first() -> str:
+        assert first_may_return.wait(WAIT)
+        return "a"
+
+    def last() -> str:
+        first_may_return.set()
+        return "c"
+
+    results = list(run_batch([first, lambda: "b", last], max_workers=3))
+    assert [(r.index, r.value) for r in results] == [(0, "a"), (1, "b"), (2, "c")]
+    assert all(r.ok for r in results)
+
+
+def test_run_batch_unordered_yields_results_as_they_complete() -> None:
+    release = threading.Event()
+
+    def slow() -> str:
+        assert release.wait(WAIT)
+        return "slow"
+
+    results = run_batch([slow, lambda: "fast"], max_workers=2, ordered=False)
+    assert next(results).value == "fast"
+    release.set()
+    last = next(results)
+    assert (last.index, last.value) == (0, "slow")
+    assert list(results) == []
+
+
+def test_run_batch_gives_failures_as_exception_objects() -> None:
+    failure = errors.RateLimitError("slow down")
+
+    def fail() -> str:
+        raise failure
+
+    results = list(run_batch([lambda: "a", fail, lambda: "c"]))
+    assert [r.ok for r in results] == [True, False, True]
+    assert results[1].error is failure
+    assert results[1].value is None
+    assert results[0].result() == "a"
+    with pytest.raises(errors.RateLimitError):
+        results[1].result()
+    assert "RateLimitError" in repr(results[1])
+
+
+def test_run_batch_accepts_partials_and_generators_of_calls() -> None:
+    calls = (functools.partial(pow, 2, n) for n in range(10))
+    assert [r.value for r in run_batch(calls, max_workers=3)] == [2**n for n in range(10)]
+
+
+def test_run_batch_leaves_a_given_executor_running() -> None:
+    with ThreadPoolExecutor(2) as pool:
+        results = list(run_batch([lambda: 1, lambda: 2], executor=pool))
+        assert [r.value for r in results] == [1, 2]
+        assert pool.submit(lambda: "still running").result(WAIT) == "still running"
+
+
+@pytest.mark.parametrize("executor_workers", [None, 10])
+def test_run_batch_runs_at_most_max_workers_calls_at_once(
+    executor_workers: Optional[int],
+) -> None:
+    barrier = threading.Barrier(3, timeout=WAIT)  # passes only with 3 calls running together
+    lock = threading.Lock()
+    active = peak = 0
+
+    def call() -> None:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        try:
+            barrier.wait()
+        finally:
+            with lock:
+                active -= 1
+
+    pool = ThreadPoolExecutor(executor_workers) if executor_workers else None
+    try:
+        results = list(run_batch([call] * 9, max_workers=3, executor=pool))
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    assert [r.error for r in results] == [None] * 9
+    assert peak == 3
+
+
+def test_leaving_run_batch_early_cancels_calls_not_yet_started() -> None:
+    started: List[int] = []
+    release = threading.Event()
+
+    def call(index: int) -> int:
+        started.append(index)
+        if index:
+            release.wait(WAIT)
+        return index
+
+    with ThreadPoolExecutor(1) as pool:
+        results = run_batch([functools.partial(call, i) for i in range(6)], executor=pool)
+        assert next(results).value == 0
+        results.close()  # as after ``break``
+        release.set()
+    assert set(started) <= {0, 1}
+
+
+def test_leaving_run_batch_early_closes_streams_nobody_received() -> None:
+    opened = threading.Event()
+    closed = threading.Event()
+
+    def tokens() -> Iterator[str]:
+        try:
+            yield "token"
+        finally:
+            closed.set()
+
+    def open_stream() -> Iterator[str]:
+        stream = tokens()
+        next(stream)
+        opened.set()
+        return stream
+
+    def slow() -> str:
+        assert opened.wait(WAIT)
+        return "slow"
+
+    results = run_batch([slow, open_stream], max_workers=2)
+    assert next(results).value == "slow"
+    results.close()  # the caller stops before taking the open stream
+    assert closed.wait(WAIT)
+
+
+@needs_ctrl_c
+def test_ctrl_c_in_run_batch_cancels_pending_calls_and_re_raises() -> None:
+    started: List[int] = []
+    first_started = threading.Event()
+    release = threading.Event()
+
+    def call(index: int) -> int:
+        started.append(index)
+        first_started.set()
+        release.wait(WAIT)
+        return index
+
+    with ctrl_c_when(first_started), pytest.raises(KeyboardInterrupt):
+        list(run_batch([functools.partial(call, i) for i in range(8)], max_workers=2))
+    release.set()
+    join_threads("g4f_sync.run_batch")
+    assert set(started) <= {0, 1}
+
+
+def fail() -> None:
+    raise ValueError("failed")
+
+
+def test_run_batch_progress_line_on_stderr_when_forced(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # not installed
+    list(run_batch([lambda: 1, fail, lambda: 3], progress=True))
+    err = capsys.readouterr().err
+    assert err.startswith("\r0/3 done, 0 failed")
+    assert err.endswith("\r3/3 done, 1 failed\n")
+
+
+def test_run_batch_progress_counts_without_a_total(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    list(run_batch((call for call in [fail, fail]), progress=True))
+    assert capsys.readouterr().err.endswith("\r2 done, 2 failed\n")
+
+
+def test_run_batch_progress_is_off_by_default_when_stderr_is_not_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    list(run_batch([lambda: 1]))
+    assert capsys.readouterr().err == ""
+
+
+def test_run_batch_progress_uses_tqdm_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    bars: List[Any] = []
+
+    class FakeBar:
+        def __init__(self, total: Optional[int] = None, **kwargs: Any) -> None:
+            self.total = total
+            self.n = 0
+            self.postfix: dict[str, Any] = {}
+            self.closed = False
+            bars.append(self)
+
+        def update(self, n: int) -> None:
+            self.n += n
+
+        def set_postfix(self, **postfix: Any) -> None:
+            self.postfix = postfix
+
+        def close(self) -> None:
+            self.closed = True
+
+    monkeypatch.setitem(sys.modules, "tqdm", types.SimpleNamespace(tqdm=FakeBar))
+    list(run_batch([lambda: 1, fail], progress=True))
+    [bar] = bars
+    assert (bar.total, bar.n, bar.postfix, bar.closed) == (2, 2, {"failed": 1}, True)
+
+
+def test_run_batch_rejects_max_workers_below_one() -> None:
+    with pytest.raises(errors.InvalidRequestError):
+        run_batch([lambda: 1], max_workers=0)
+
+
+def test_batch_result_shape() -> None:
+    result: BatchResult[str] = BatchResult(3, "text")
+    assert (result.index, result.value, result.error, result.ok) == (3, "text", None, True)
+    assert repr(result) == "BatchResult(index=3, value='text')"
