@@ -9,21 +9,26 @@ from __future__ import annotations
 from . import errors
 from .errors import G4FError
 from .http import Retry, Session, Timeout
-from .Provider import Koala
+from .Provider import ChatGptt, Koala
 from .Provider.base import TokenStream
+from .threaded import BatchResult, ThreadedStream, run_batch
 from .typing import Message, Messages
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchResult",
+    "ChatGptt",
     "G4FError",
     "Koala",
     "Message",
     "Messages",
     "Retry",
     "Session",
+    "ThreadedStream",
     "Timeout",
     "TokenStream",
     "__version__",
     "errors",
+    "run_batch",
 ]

@@ -8,15 +8,20 @@
     │   ├── InvalidProxyError
     │   └── ModelNotSupportedError
     ├── ProviderNotFoundError                  no provider fits the request
-    ├── ProviderNotWorkingError                provider marked ``working = False``
+    ├── ProviderNotWorkingError                ``working = False``, or the site changed
     ├── MissingRequirementsError (ImportError) an optional package is not installed
     ├── ConnectionError (ConnectionError)       could not reach the server
     │   └── StreamInterruptedError              connection lost mid-stream
     ├── TimeoutError (TimeoutError)             connect or read timeout
     ├── ResponseStatusError                     non-2xx answer: ``.status_code``, ``.body``
-    │   ├── RateLimitError                      429 / 402: ``.retry_after``
-    │   └── CloudflareError                     403 with a Cloudflare challenge page
-    └── ResponseError                           an answer that cannot be read
+    │   ├── RateLimitError                      429 / 402, or a site's own limit: ``.retry_after``
+    │   ├── CloudflareError                     403 with a Cloudflare challenge page
+    │   └── NonceRejectedError                  403: the site refused the page's nonce
+    └── ResponseError                           an answer that cannot be read, or a refusal
+        ├── MissingPageTokensError (RuntimeError)  the page lacks a token: ``.attribute``
+        └── RequestRejectedError                the site refused the request: ``.site_message``
+            ├── IPBannedError                   the site banned this address
+            └── ContentFlaggedError             the site's moderation flagged the message
 
 Every error has ``.partial``: the text a stream yielded before the error (``""`` when
 nothing arrived), so a non-streaming call loses nothing either. Exceptions of requests
@@ -26,24 +31,29 @@ and urllib3 never reach the caller; they are wrapped with ``__cause__`` kept.
 from __future__ import annotations
 
 import builtins
-from typing import Optional
+from typing import Any, Dict, Optional, Tuple, Type
 
 __all__ = [
+    "CloudflareError",
+    "ConnectionError",
+    "ContentFlaggedError",
     "G4FError",
-    "InvalidRequestError",
+    "IPBannedError",
     "InvalidMessagesError",
     "InvalidProxyError",
+    "InvalidRequestError",
+    "MissingPageTokensError",
+    "MissingRequirementsError",
     "ModelNotSupportedError",
+    "NonceRejectedError",
     "ProviderNotFoundError",
     "ProviderNotWorkingError",
-    "MissingRequirementsError",
-    "ConnectionError",
+    "RateLimitError",
+    "RequestRejectedError",
+    "ResponseError",
+    "ResponseStatusError",
     "StreamInterruptedError",
     "TimeoutError",
-    "ResponseStatusError",
-    "RateLimitError",
-    "CloudflareError",
-    "ResponseError",
 ]
 
 
@@ -52,6 +62,19 @@ class G4FError(Exception):
 
     partial: str = ""
     """Text yielded by the stream before this error was raised."""
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Pickle args and attributes without calling __init__ (whose keyword-only
+        # arguments pickle's default would drop), so errors cross process boundaries
+        # (run_batch on a process pool or a distributed executor).
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: Type[G4FError], args: Tuple[Any, ...], state: Dict[str, Any]) -> G4FError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class InvalidRequestError(G4FError, ValueError):
@@ -75,7 +98,8 @@ class ProviderNotFoundError(G4FError):
 
 
 class ProviderNotWorkingError(G4FError):
-    """The provider is marked as not working."""
+    """The provider is marked as not working, or its site no longer serves the protocol
+    (ChatGptt: a site without the chat plugin's handler)."""
 
 
 class MissingRequirementsError(G4FError, ImportError):
@@ -106,7 +130,8 @@ class ResponseStatusError(G4FError):
 
 
 class RateLimitError(ResponseStatusError):
-    """The server refuses more requests for now (HTTP 429 or 402)."""
+    """The server refuses more requests for now: HTTP 429 or 402, or a limit the site
+    reports inside a 2xx answer (a token limit; ``status_code`` is then that answer's)."""
 
     def __init__(
         self,
@@ -125,5 +150,42 @@ class CloudflareError(ResponseStatusError):
     """Cloudflare answered with a browser challenge instead of the site."""
 
 
+class NonceRejectedError(ResponseStatusError):
+    """The site refused the one-time token (nonce) taken from its page, also after the page
+    was fetched again: WordPress's 403 "The link you followed has expired."."""
+
+
 class ResponseError(G4FError):
-    """The server answered, but the answer cannot be read."""
+    """The server answered, but the answer cannot be read, or it is a refusal."""
+
+
+class MissingPageTokensError(ResponseError, RuntimeError):
+    """The site's page lacks a token the request needs (a ``RuntimeError`` as in g4f).
+
+    ``.attribute`` names the missing attribute (``"data-nonce"``); the message also says
+    what the page was instead (a Cloudflare challenge, an empty body, its ``<title>``).
+    """
+
+    def __init__(self, message: str, *, attribute: str = "") -> None:
+        super().__init__(message)
+        self.attribute = attribute
+
+
+class RequestRejectedError(ResponseError):
+    """The site read the request and refused it with a message of its own
+    (``.site_message``): an empty or banned message, a misconfigured site, an upstream
+    API error."""
+
+    def __init__(self, message: str, *, site_message: str = "") -> None:
+        super().__init__(message)
+        self.site_message = site_message
+
+
+class IPBannedError(RequestRejectedError):
+    """The site banned the address the request came from (``ipBanned``): another proxy
+    may help, retrying will not."""
+
+
+class ContentFlaggedError(RequestRejectedError):
+    """The site's moderation flagged the message (``messageFlagged``): the same message
+    will be refused again."""

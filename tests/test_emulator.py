@@ -653,7 +653,7 @@ def test_provider_without_api_endpoint(emu: Emulator) -> None:
 
 def test_public_names() -> None:
     public = {name for name in vars(emulator_package) if not name.startswith("_")}
-    public -= {"cli", "emulator", "faults", "koala", "server"}  # submodules
+    public -= {"chatgptt", "cli", "emulator", "faults", "koala", "server"}  # submodules
     assert set(emulator_package.__all__) == public
 
 

@@ -1,4 +1,4 @@
-"""Providers, by name: ``from g4f_sync.Provider import Koala``.
+"""Providers, by name: ``from g4f_sync.Provider import Koala, ChatGptt``.
 
 ``__providers__`` lists every provider class; ``ProviderUtils.convert`` maps names to
 classes, as in g4f.
@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Dict, List, Type
 
 from .base import BaseProvider, GeneratorProvider, ProviderModelMixin, TokenStream
+from .ChatGptt import ChatGptt
 from .Koala import Koala
 
 __all__ = [
     "BaseProvider",
+    "ChatGptt",
     "GeneratorProvider",
     "Koala",
     "ProviderModelMixin",
@@ -21,7 +23,7 @@ __all__ = [
     "__providers__",
 ]
 
-__providers__: List[Type[BaseProvider]] = [Koala]
+__providers__: List[Type[BaseProvider]] = [Koala, ChatGptt]
 
 
 class ProviderUtils:

@@ -14,14 +14,32 @@ benchmarks. Standard library only.
         limited = emu.provider(Koala, fault="rate_limit")  # per-request options, by query
         list(limited.create_completion("", messages))  # raises errors.RateLimitError
 
+ChatGptt's WordPress page and ajax handler run on the same server::
+
+    from g4f_sync.emulator import ChatGpttOptions
+    from g4f_sync.Provider import ChatGptt
+
+    with Emulator(chatgptt=ChatGpttOptions(answer="sse")) as emu:
+        print("".join(emu.provider(ChatGptt).create_completion("", messages)))
+        stale = emu.provider(ChatGptt, fault="stale_nonce")  # the query goes to both URLs
+
 From a shell: ``python -m g4f_sync.emulator --port 8080`` (see ``--help``). Faults, query
-parameters and the wire details are described in :mod:`g4f_sync.emulator.koala`; the server
-side, including how a dropped connection stays free of data loss, in
-:mod:`g4f_sync.emulator.server`.
+parameters and the wire details are described in :mod:`g4f_sync.emulator.koala` and
+:mod:`g4f_sync.emulator.chatgptt`; the server side, including how a dropped connection
+stays free of data loss, in :mod:`g4f_sync.emulator.server`.
 """
 
+from .chatgptt import ChatGpttOptions
 from .emulator import Emulator
 from .koala import FAULTS, KoalaOptions
 from .server import Exchange, LoopbackServer, RecordedRequest
 
-__all__ = ["FAULTS", "Emulator", "Exchange", "KoalaOptions", "LoopbackServer", "RecordedRequest"]
+__all__ = [
+    "FAULTS",
+    "ChatGpttOptions",
+    "Emulator",
+    "Exchange",
+    "KoalaOptions",
+    "LoopbackServer",
+    "RecordedRequest",
+]

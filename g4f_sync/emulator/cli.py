@@ -10,6 +10,8 @@ import time
 from types import FrameType
 from typing import Callable, Optional
 
+from . import chatgptt
+from .chatgptt import ChatGpttOptions
 from .emulator import Emulator
 from .koala import FAULTS, LINE_ENDINGS, KoalaOptions
 
@@ -35,6 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     koala.add_argument("--fault-count", type=int, help="the fault hits the first N requests only")
     koala.add_argument("--retry-after", default="1", help="Retry-After of the rate_limit fault")
     koala.add_argument("--drop-after", type=int, default=3, help="tokens before a fault acts")
+    site = parser.add_argument_group("ChatGptt defaults (each also settable per request by query)")
+    site.add_argument("--chatgptt-answer", choices=["json", "sse", "sse_legacy", "sse_words"])
+    site.add_argument("--chatgptt-variant", choices=["shortcode", "widget"])
+    site.add_argument("--chatgptt-quoting", choices=["double", "single", "unquoted"])
+    site.add_argument("--chatgptt-fault", choices=chatgptt.FAULTS)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,10 +60,19 @@ def run(args: argparse.Namespace) -> int:
             retry_after=args.retry_after,
             drop_after=args.drop_after,
         )
+        site = ChatGpttOptions(
+            **{
+                name: getattr(args, f"chatgptt_{name}")
+                for name in ("answer", "variant", "quoting", "fault")
+                if getattr(args, f"chatgptt_{name}", None) is not None
+            }
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    emulator = Emulator(args.port, host=args.host, koala=options, verbose=args.verbose)
+    emulator = Emulator(
+        args.port, host=args.host, koala=options, chatgptt=site, verbose=args.verbose
+    )
     try:
         emulator.start()
     except OSError as exc:
@@ -64,7 +80,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     restore = _interrupt_on_signals()
     try:
-        print(f"Koala emulator on {emulator.url} (API {emulator.url}/api/gpt/); Ctrl-C stops")
+        print(
+            f"Emulator on {emulator.url} (Koala API /api/gpt/, ChatGptt page /"
+            " and /wp-admin/admin-ajax.php); Ctrl-C stops"
+        )
         sys.stdout.flush()
         while True:
             time.sleep(3600)

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Optional, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from .chatgptt import ChatGpttOptions, ChatGpttService
 from .koala import KoalaOptions, KoalaService
 from .server import LoopbackServer, RecordedRequest
 
@@ -22,7 +23,8 @@ P = TypeVar("P", bound=type)
 
 
 class Emulator:
-    """Koala on ``http://127.0.0.1:<port>``, in a background thread; start once, close once.
+    """Koala and ChatGptt on ``http://127.0.0.1:<port>``, in a background thread; start
+    once, close once.
 
     ``port=0`` picks a free port. Use as a context manager, or call :meth:`start` and
     :meth:`close`. :meth:`close` ends every request in progress and joins every thread.
@@ -34,6 +36,7 @@ class Emulator:
         *,
         host: str = "127.0.0.1",
         koala: Optional[KoalaOptions] = None,
+        chatgptt: Optional[ChatGpttOptions] = None,
         verbose: bool = False,
     ) -> None:
         self.gate = threading.Semaphore(0)
@@ -41,6 +44,7 @@ class Emulator:
         self._address = (host, port)
         self._verbose = verbose
         self._koala = KoalaService(koala if koala is not None else KoalaOptions(), self.gate)
+        self._chatgptt = ChatGpttService(chatgptt if chatgptt is not None else ChatGpttOptions())
         self._server: Optional[LoopbackServer] = None
 
     def start(self) -> Emulator:
@@ -48,8 +52,9 @@ class Emulator:
         if self._server is not None:
             raise RuntimeError("an Emulator can be started only once")
         server = LoopbackServer(*self._address, verbose=self._verbose)
-        for (method, path), route in self._koala.routes().items():
-            server.add_route(method, path, route)
+        for service in (self._koala, self._chatgptt):
+            for (method, path), route in service.routes().items():
+                server.add_route(method, path, route)
         self._server = server
         server.start()
         return self
@@ -95,12 +100,22 @@ class Emulator:
     def koala(self, options: KoalaOptions) -> None:
         self._koala.options = options
 
+    @property
+    def chatgptt(self) -> ChatGpttOptions:
+        """The live ChatGptt options: change fields, or assign new options."""
+        return self._chatgptt.options
+
+    @chatgptt.setter
+    def chatgptt(self, options: ChatGpttOptions) -> None:
+        self._chatgptt.options = options
+
     def provider(self, provider: P, /, **query: Any) -> P:
         """A subclass of ``provider`` that talks to this emulator.
 
         Its ``url`` and ``api_endpoint`` keep their paths on :attr:`url`; ``working`` is True
-        and ``__name__`` unchanged. ``query`` is appended to ``api_endpoint`` as per-request
-        options (``count=5``, ``tokens=["a", "b"]``, ``fault=None``, ``done=True``).
+        and ``__name__`` unchanged. ``query`` is appended to ``api_endpoint`` and to ``url``
+        as per-request options (``count=5``, ``tokens=["a", "b"]``, ``fault=None``,
+        ``done=True``), so a provider that loads a page first sends them there too.
         """
         attributes: dict[str, Any] = {
             "working": True,
@@ -108,9 +123,10 @@ class Emulator:
             "__qualname__": provider.__qualname__,
             "__doc__": provider.__doc__,
         }
-        if isinstance(getattr(provider, "url", None), str):
-            attributes["url"] = self._rebase(provider.url)  # type: ignore[attr-defined]
         endpoint = getattr(provider, "api_endpoint", None)
+        if isinstance(getattr(provider, "url", None), str):
+            page_query = query if isinstance(endpoint, str) else None
+            attributes["url"] = self._rebase(provider.url, page_query)  # type: ignore[attr-defined]
         if isinstance(endpoint, str):
             attributes["api_endpoint"] = self._rebase(endpoint, query)
         elif query:
