@@ -7,9 +7,11 @@ Jupyter and in code bases that never adopted asyncio.
 from __future__ import annotations
 
 from . import errors
+from .client import Client
+from .client.legacy import ChatCompletion
 from .errors import G4FError
 from .http import Retry, Session, Timeout
-from .Provider import ChatGptt, Koala
+from .Provider import ChatGptt, Koala, RetryProvider
 from .Provider.base import TokenStream
 from .threaded import BatchResult, ThreadedStream, run_batch
 from .typing import Message, Messages
@@ -18,12 +20,15 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BatchResult",
+    "ChatCompletion",
     "ChatGptt",
+    "Client",
     "G4FError",
     "Koala",
     "Message",
     "Messages",
     "Retry",
+    "RetryProvider",
     "Session",
     "ThreadedStream",
     "Timeout",

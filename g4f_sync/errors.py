@@ -9,6 +9,7 @@
     │   └── ModelNotSupportedError
     ├── ProviderNotFoundError                  no provider fits the request
     ├── ProviderNotWorkingError                ``working = False``, or the site changed
+    ├── RetryProviderError                     every provider of a RetryProvider failed: ``.errors``
     ├── MissingRequirementsError (ImportError) an optional package is not installed
     ├── ConnectionError (ConnectionError)       could not reach the server
     │   └── StreamInterruptedError              connection lost mid-stream
@@ -31,7 +32,7 @@ and urllib3 never reach the caller; they are wrapped with ``__cause__`` kept.
 from __future__ import annotations
 
 import builtins
-from typing import Any, Dict, Optional, Tuple, Type
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 
 __all__ = [
     "CloudflareError",
@@ -52,6 +53,7 @@ __all__ = [
     "RequestRejectedError",
     "ResponseError",
     "ResponseStatusError",
+    "RetryProviderError",
     "StreamInterruptedError",
     "TimeoutError",
 ]
@@ -100,6 +102,16 @@ class ProviderNotFoundError(G4FError):
 class ProviderNotWorkingError(G4FError):
     """The provider is marked as not working, or its site no longer serves the protocol
     (ChatGptt: a site without the chat plugin's handler)."""
+
+
+class RetryProviderError(G4FError):
+    """Every provider a :class:`~g4f_sync.Provider.retry.RetryProvider` tried failed before
+    its first token. ``.errors`` lists ``(provider name, exception)`` in the order tried;
+    the message names each provider with its own error."""
+
+    def __init__(self, message: str, *, errors: Sequence[Tuple[str, BaseException]] = ()) -> None:
+        super().__init__(message)
+        self.errors: List[Tuple[str, BaseException]] = list(errors)
 
 
 class MissingRequirementsError(G4FError, ImportError):

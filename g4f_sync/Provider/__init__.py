@@ -1,7 +1,8 @@
 """Providers, by name: ``from g4f_sync.Provider import Koala, ChatGptt``.
 
 ``__providers__`` lists every provider class; ``ProviderUtils.convert`` maps names to
-classes, as in g4f.
+classes, as in g4f. ``RetryProvider([...])`` falls back from one provider to the next;
+:mod:`.registry` finds providers by name (any case) and by model.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Dict, List, Type
 from .base import BaseProvider, GeneratorProvider, ProviderModelMixin, TokenStream
 from .ChatGptt import ChatGptt
 from .Koala import Koala
+from .retry import RetryProvider
 
 __all__ = [
     "BaseProvider",
@@ -19,6 +21,7 @@ __all__ = [
     "Koala",
     "ProviderModelMixin",
     "ProviderUtils",
+    "RetryProvider",
     "TokenStream",
     "__providers__",
 ]

@@ -1,0 +1,164 @@
+"""``RetryProvider``: g4f's fallback over a list of providers.
+
+It lives apart from ``base.py`` (where DESIGN.md first placed it) because it is not a base
+of providers but a user of them: it resolves names through :mod:`.registry`, applies the
+``working`` check, and needs none of ``base.py``'s validation or transport machinery.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
+
+from .. import errors
+from ..typing import Messages
+from .base import validate_messages
+from .registry import ProviderLike, get_provider, not_working_error, provider_name
+
+__all__ = ["RetryProvider", "RetryStream"]
+
+
+class RetryProvider:
+    """Try ``providers`` in turn (shuffled per call with ``shuffle=True``, as in g4f) until
+    one yields its first token.
+
+    Fails over only **before the first token**: an error, or an answer without any text
+    (also ``stream=False`` giving ``""``), moves on to the next provider; once a token has
+    arrived the stream belongs to that provider, and an error after it is raised as it is
+    (a half-told answer is never restarted elsewhere). Providers marked
+    ``working = False`` are passed over (recorded as
+    :class:`~g4f_sync.errors.ProviderNotWorkingError`) unless the call passes
+    ``ignore_working=True``. When every provider fails,
+    :class:`~g4f_sync.errors.RetryProviderError` names each with its own error.
+
+    Usable wherever a provider class is: ``Client(RetryProvider([Koala, "ChatGptt"]))``.
+    """
+
+    __name__ = "RetryProvider"
+    working = True
+    supports_stream = True
+    supports_system_message = True
+    supports_message_history = True
+
+    def __init__(self, providers: Sequence[ProviderLike], shuffle: bool = True) -> None:
+        if not providers:
+            raise errors.ProviderNotFoundError("RetryProvider needs at least one provider")
+        self.providers: List[Any] = [get_provider(provider) for provider in providers]
+        self.shuffle = shuffle
+
+    def __repr__(self) -> str:
+        names = ", ".join(provider_name(provider) for provider in self.providers)
+        return f"RetryProvider([{names}], shuffle={self.shuffle})"
+
+    def create_completion(
+        self,
+        model: Optional[str],
+        messages: Messages,
+        stream: bool = True,
+        *,
+        ignore_working: bool = False,
+        **kwargs: Any,
+    ) -> RetryStream:
+        """Like a provider's ``create_completion``: an iterator of text tokens with
+        ``close()``, ``interrupt()`` and ``with``. The first provider is called on the
+        first ``next()``; ``.provider`` is then the provider that answers."""
+        validate_messages(messages)
+        order = list(self.providers)
+        if self.shuffle:
+            random.shuffle(order)
+        return RetryStream(order, model, messages, stream, ignore_working, kwargs)
+
+
+class RetryStream(Iterator[str]):
+    """The tokens of the first provider of a :class:`RetryProvider` that answers."""
+
+    __slots__ = ("_args", "_current", "_next", "_pending", "provider")
+
+    def __init__(
+        self,
+        providers: List[Any],
+        model: Optional[str],
+        messages: Messages,
+        stream: bool,
+        ignore_working: bool,
+        kwargs: Any,
+    ) -> None:
+        self._pending: Optional[List[Any]] = providers
+        self._args = (model, messages, stream, ignore_working, kwargs)
+        self._current: Any = None
+        self._next = self._first
+        self.provider: Any = None
+        """The provider whose tokens are yielded; None until one answered."""
+
+    def __iter__(self) -> RetryStream:
+        return self
+
+    def __next__(self) -> str:
+        return self._next()  # type: ignore[no-any-return]
+
+    def _first(self) -> str:
+        """Try the providers until one yields a token; then hand ``next`` over to it."""
+        pending, self._pending = self._pending, None
+        if pending is None:  # closed, or every provider already failed
+            raise StopIteration
+        model, messages, stream, ignore_working, kwargs = self._args
+        failures: List[Tuple[str, BaseException]] = []
+        for provider in pending:
+            name = provider_name(provider)
+            if not ignore_working and not getattr(provider, "working", True):
+                failures.append((name, not_working_error(provider)))
+                continue
+            try:
+                tokens = provider.create_completion(model, messages, stream, **kwargs)
+                self._current = tokens
+                token = next(tokens)
+                while not token:  # "" carries no text: the answer has not started
+                    token = next(tokens)
+            except StopIteration:
+                failures.append((name, errors.ResponseError(f"{name}: the answer was empty")))
+            except Exception as error:  # any failure before the first token: try the next
+                failures.append((name, error))
+            else:
+                self.provider = provider
+                self._next = tokens.__next__
+                return token  # type: ignore[no-any-return]
+            self._close_current()
+        raise retry_error(failures)
+
+    def close(self) -> None:
+        """Stop, and close the connection of the provider in use."""
+        self._pending = None
+        self._next = self._first
+        self._close_current()
+
+    def interrupt(self) -> None:
+        """Thread-safe: unblock a read of the provider in use (see ``TokenStream``)."""
+        interrupt = getattr(self._current, "interrupt", None)
+        if interrupt is not None:
+            interrupt()
+
+    def _close_current(self) -> None:
+        current, self._current = self._current, None
+        close = getattr(current, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> RetryStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def retry_error(failures: Sequence[Tuple[str, BaseException]]) -> errors.RetryProviderError:
+    """One line naming each provider with its error type and message."""
+    parts = []
+    for name, error in failures:
+        text = " ".join(str(error).split())
+        if text.startswith(f"{name}: "):  # the message already starts with the name
+            text = text[len(name) + 2 :]
+        parts.append(f"{name}: {type(error).__name__}: {text}")
+    count = f"all {len(failures)} providers" if len(failures) > 1 else "the only provider"
+    return errors.RetryProviderError(
+        f"RetryProvider: {count} failed before answering: {' | '.join(parts)}", errors=failures
+    )

@@ -1,0 +1,283 @@
+"""``client.chat.completions.create``: provider tokens -> openai-shaped objects, with
+``stop`` and ``max_tokens`` applied on the way.
+
+Units and estimates (no provider reports token counts):
+
+- A *token* is one item of the provider's stream (one SSE event's text), as g4f counts
+  them. ``max_tokens`` and ``usage.completion_tokens`` count those.
+- ``usage.prompt_tokens`` is the number of whitespace-separated words in the messages'
+  contents.
+
+``stop`` holds text back: at most ``len(longest stop) - 1`` trailing characters, and only
+while they are the beginning of a stop sequence; everything else is released as soon as
+its token arrives, so a stop sequence split across tokens is still cut.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any, FrozenSet, Iterator, List, Optional, Sequence, Union
+
+from .. import errors
+from ..Provider.base import ProviderModelMixin
+from ..Provider.registry import ProviderLike, provider_name, resolve_provider
+from ..Provider.retry import RetryProvider
+from ..typing import Messages
+from .stubs import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    Choice,
+    ChoiceDelta,
+    ChunkChoice,
+    CompletionUsage,
+)
+
+if TYPE_CHECKING:
+    from . import Client
+
+__all__ = ["ChatCompletionStream", "Completions", "estimate_prompt_tokens"]
+
+Stop = Union[str, Sequence[str], None]
+
+
+class Completions:
+    """``client.chat.completions``."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def create(
+        self,
+        model: Optional[str],
+        messages: Messages,
+        *,
+        provider: Optional[ProviderLike] = None,
+        stream: bool = False,
+        stop: Stop = None,
+        max_tokens: Optional[int] = None,
+        ignore_working: bool = False,
+        **kwargs: Any,
+    ) -> Union[ChatCompletion, ChatCompletionStream]:
+        """Ask for a chat completion, openai-style.
+
+        ``model``: empty or None means the provider's default. ``provider`` (a class, a
+        name, or a :class:`~g4f_sync.Provider.retry.RetryProvider`) overrides the
+        client's; with neither, the first working provider that supports ``model``.
+        ``stop``: a string or a list; the answer ends just before the first occurrence,
+        ``finish_reason="stop"``, and the connection is closed. ``max_tokens``: at most
+        this many provider tokens (stream chunks), then ``finish_reason="length"``.
+        Other keyword arguments (``proxy``, ``timeout``, ``max_retries``, ``session``,
+        and provider options) go to the provider and win over the client's.
+
+        Returns a :class:`~g4f_sync.client.stubs.ChatCompletion`, or with ``stream=True``
+        a :class:`ChatCompletionStream` of
+        :class:`~g4f_sync.client.stubs.ChatCompletionChunk`. Arguments are checked before
+        any I/O; a streaming request is sent on the first ``next()``. Raises
+        :class:`~g4f_sync.errors.ProviderNotWorkingError` for a provider marked
+        ``working = False`` (unless ``ignore_working=True``),
+        :class:`~g4f_sync.errors.ProviderNotFoundError` when no provider fits, and the
+        provider's errors, whose ``.partial`` holds the text received.
+        """
+        stops = _check_stop(stop)
+        if max_tokens is not None and (
+            not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1
+        ):
+            raise errors.InvalidRequestError(
+                f"max_tokens must be a positive integer, got {max_tokens!r}"
+            )
+        client = self._client
+        chosen = resolve_provider(
+            model,
+            provider if provider is not None else client.provider,
+            ignore_working=ignore_working,
+        )
+        options = client.request_options()
+        options.update(kwargs)
+        if isinstance(chosen, RetryProvider):
+            options["ignore_working"] = ignore_working
+        tokens = chosen.create_completion(
+            model, messages, getattr(chosen, "supports_stream", True), **options
+        )
+        state = _State(chosen, model)
+        limited = bool(stops or max_tokens)
+        if stream:
+            pieces = _cut(tokens, stops, max_tokens, state) if limited else tokens
+            return ChatCompletionStream(_chunks(pieces, tokens, state), tokens)
+        try:
+            if limited:
+                text = "".join(_cut(tokens, stops, max_tokens, state))
+            else:
+                received = list(tokens)
+                state.count = len(received)
+                text = "".join(received)
+        finally:
+            _close(tokens)
+        return ChatCompletion(
+            state.id,
+            state.created,
+            state.model_of(tokens),
+            state.provider_of(tokens),
+            [Choice(ChatCompletionMessage(text), state.finish_reason)],
+            CompletionUsage(estimate_prompt_tokens(messages), state.count),
+        )
+
+
+def estimate_prompt_tokens(messages: Messages) -> int:
+    """Whitespace-separated words in the messages' contents (an estimate)."""
+    return sum(len(message["content"].split()) for message in messages)
+
+
+class _State:
+    """What one completion learns as it runs, shared by its pieces."""
+
+    __slots__ = ("count", "created", "finish_reason", "id", "model", "provider")
+
+    def __init__(self, provider: Any, model: Optional[str]) -> None:
+        self.id = "chatcmpl-" + os.urandom(12).hex()
+        self.created = int(time.time())
+        self.provider = provider
+        self.model = model or ""
+        self.finish_reason = "stop"
+        self.count = 0
+
+    def answerer(self, tokens: Any) -> Any:
+        """The provider that answered: a RetryProvider's stream knows which one it was."""
+        return getattr(tokens, "provider", None) or self.provider
+
+    def provider_of(self, tokens: Any) -> str:
+        return provider_name(self.answerer(tokens))
+
+    def model_of(self, tokens: Any) -> str:
+        """The model the answering provider used (its default for an empty model)."""
+        answerer = self.answerer(tokens)
+        if isinstance(answerer, type) and issubclass(answerer, ProviderModelMixin):
+            try:
+                return answerer.get_model(self.model)
+            except errors.ModelNotSupportedError:
+                pass
+        return self.model
+
+
+def _close(tokens: Any) -> None:
+    close = getattr(tokens, "close", None)
+    if close is not None:
+        close()
+
+
+def _check_stop(stop: Stop) -> List[str]:
+    if stop is None:
+        return []
+    stops = [stop] if isinstance(stop, str) else stop
+    if not isinstance(stops, (list, tuple)) or not all(isinstance(s, str) and s for s in stops):
+        raise errors.InvalidRequestError(
+            f"stop must be a non-empty string or a list of them, got {stop!r}"
+        )
+    return list(stops)
+
+
+def _held_length(text: str, prefixes: FrozenSet[str], longest: int) -> int:
+    """Length of the longest end of ``text`` that begins a stop sequence (0: none)."""
+    for n in range(min(longest - 1, len(text)), 0, -1):
+        if text[-n:] in prefixes:
+            return n
+    return 0
+
+
+def _cut(
+    tokens: Iterator[str], stops: List[str], max_tokens: Optional[int], state: _State
+) -> Iterator[str]:
+    """Yield the text of ``tokens`` up to the first stop sequence or ``max_tokens`` tokens;
+    set ``state.finish_reason`` and ``state.count``; close ``tokens`` when cutting."""
+    longest = max(map(len, stops), default=0)
+    prefixes = frozenset(s[:n] for s in stops for n in range(1, len(s)))
+    held = ""
+    count = 0
+    for token in tokens:
+        count += 1
+        text = held + token
+        held = ""
+        if stops:
+            found = [i for i in map(text.find, stops) if i >= 0]
+            if found:
+                state.count = count
+                state.finish_reason = "stop"
+                _close(tokens)
+                if min(found):
+                    yield text[: min(found)]
+                return
+            keep = _held_length(text, prefixes, longest)
+            if keep:
+                held = text[-keep:]
+                text = text[:-keep]
+        if text:
+            yield text
+        if count == max_tokens:
+            state.count = count
+            state.finish_reason = "length"
+            _close(tokens)
+            if held:
+                yield held
+            return
+    state.count = count
+    if held:
+        yield held
+
+
+def _chunks(pieces: Iterator[str], tokens: Any, state: _State) -> Iterator[ChatCompletionChunk]:
+    """One chunk per piece of text, then a last chunk with ``finish_reason`` and no
+    content. ``tokens`` is closed at the end, and when the consumer stops early."""
+    try:
+        pieces = iter(pieces)
+        first = next(pieces, None)  # only now is the answering provider known (RetryProvider)
+        cid, created = state.id, state.created
+        model, name = state.model_of(tokens), state.provider_of(tokens)
+        if first is not None:
+            yield ChatCompletionChunk(cid, created, model, name, [ChunkChoice(ChoiceDelta(first))])
+        for piece in pieces:
+            yield ChatCompletionChunk(cid, created, model, name, [ChunkChoice(ChoiceDelta(piece))])
+        last = ChunkChoice(ChoiceDelta(None), state.finish_reason)
+        yield ChatCompletionChunk(cid, created, model, name, [last])
+    finally:
+        _close(tokens)
+
+
+class ChatCompletionStream(Iterator[ChatCompletionChunk]):
+    """The chunks of a streaming ``create()``; the last one carries ``finish_reason`` and
+    ``delta.content is None``.
+
+    ``close()``, leaving a ``with`` block, or dropping the stream closes the connection.
+    ``interrupt()`` may be called from another thread to unblock a read waiting on a
+    silent server.
+    """
+
+    __slots__ = ("_chunks", "_next", "_tokens")
+
+    def __init__(self, chunks: Iterator[ChatCompletionChunk], tokens: Any) -> None:
+        self._chunks = chunks
+        self._next = chunks.__next__
+        self._tokens = tokens
+
+    def __iter__(self) -> ChatCompletionStream:
+        return self
+
+    def __next__(self) -> ChatCompletionChunk:
+        return self._next()
+
+    def close(self) -> None:
+        """Stop the stream and close its connection."""
+        self._chunks.close()  # type: ignore[attr-defined]
+        _close(self._tokens)
+
+    def interrupt(self) -> None:
+        """Thread-safe: shut the connection down so a blocked read returns."""
+        interrupt = getattr(self._tokens, "interrupt", None)
+        if interrupt is not None:
+            interrupt()
+
+    def __enter__(self) -> ChatCompletionStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,333 @@
+"""g4f_sync.Client: openai-shaped objects, stop sequences, max_tokens, provider choice,
+against the emulator."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterator, List, Optional
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import g4f_sync.Provider
+from g4f_sync import Client, errors
+from g4f_sync.client import ChatCompletionChunk, ChatCompletionStream
+from g4f_sync.client.completions import _cut, _State
+from g4f_sync.emulator import Emulator, KoalaOptions
+from g4f_sync.Provider import ChatGptt, Koala
+
+TIMEOUT = 5.0
+HI = [{"role": "user", "content": "Hi there"}]
+
+
+@pytest.fixture()
+def emu() -> Iterator[Emulator]:
+    with Emulator(koala=KoalaOptions(tokens=["Hello", ", ", "world", "!"])) as emulator:
+        yield emulator
+
+
+def koala(emu: Emulator, **query: object) -> type:
+    return emu.provider(Koala, **query)
+
+
+def contents(chunks: List[ChatCompletionChunk]) -> List[Optional[str]]:
+    return [chunk.choices[0].delta.content for chunk in chunks]
+
+
+# Non-streaming
+
+
+def test_completion_reads_like_openai(emu: Emulator) -> None:
+    resp = Client(koala(emu)).chat.completions.create("", HI)
+    assert resp.object == "chat.completion"
+    assert resp.id.startswith("chatcmpl-") and len(resp.id) > 20
+    assert isinstance(resp.created, int)
+    assert resp.model == "gpt-4o-mini"  # the provider's default
+    assert resp.provider == "Koala"
+    assert resp.choices[0].message.role == "assistant"
+    assert resp.choices[0].message.content == "Hello, world!"
+    assert resp.choices[0].finish_reason == "stop"
+    usage = resp.usage
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (2, 4, 6)
+
+
+def test_model_dump_is_plain_data_shaped_like_openai(emu: Emulator) -> None:
+    resp = Client(koala(emu)).chat.completions.create(model="", messages=HI)
+    dump = resp.model_dump()
+    assert dump == {
+        "id": resp.id,
+        "object": "chat.completion",
+        "created": resp.created,
+        "model": "gpt-4o-mini",
+        "provider": "Koala",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hello, world!"},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": {"prompt_tokens": 2, "completion_tokens": 4, "total_tokens": 6},
+    }
+    assert resp.to_dict() == dump
+    assert json.loads(resp.model_dump_json()) == dump == json.loads(resp.to_json(indent=2))
+    assert repr(resp).startswith("ChatCompletion(id='chatcmpl-")
+    assert "content='Hello, world!'" in repr(resp)
+
+
+def test_call_options_and_openai_extras_reach_the_provider(emu: Emulator) -> None:
+    client = Client(koala(emu), timeout=(5, 5), max_retries=0)
+    resp = client.chat.completions.create(
+        model="gpt-4o-mini", messages=HI, temperature=0.2, timeout=TIMEOUT
+    )
+    assert resp.choices[0].message.content == "Hello, world!"
+    assert json.loads(emu.requests[0].body)["model"] == "gpt-4o-mini"
+
+
+def test_chatgptt_answers_through_the_same_client(emu: Emulator) -> None:
+    client = Client()
+    resp = client.chat.completions.create("gpt-4", HI, provider=emu.provider(ChatGptt))
+    assert (resp.provider, resp.model) == ("ChatGptt", "gpt-4")
+    assert resp.choices[0].message.content == "Hi there"
+
+
+def test_an_error_carries_the_partial_answer(emu: Emulator) -> None:
+    with pytest.raises(
+        errors.StreamInterruptedError, match="Koala: the connection was lost"
+    ) as info:
+        Client(koala(emu, fault="drop", drop_after=2)).chat.completions.create("", HI)
+    assert info.value.partial == "Hello, "
+
+
+# Streaming
+
+
+def test_stream_chunks_read_like_openai(emu: Emulator) -> None:
+    with Client(koala(emu)).chat.completions.create("", HI, stream=True) as stream:
+        assert isinstance(stream, ChatCompletionStream)
+        chunks = list(stream)
+    assert contents(chunks) == ["Hello", ", ", "world", "!", None]
+    assert {chunk.object for chunk in chunks} == {"chat.completion.chunk"}
+    assert len({chunk.id for chunk in chunks}) == 1
+    assert {(chunk.model, chunk.provider) for chunk in chunks} == {("gpt-4o-mini", "Koala")}
+    assert [chunk.choices[0].finish_reason for chunk in chunks] == [None] * 4 + ["stop"]
+    assert chunks[0].model_dump() == {
+        "id": chunks[0].id,
+        "object": "chat.completion.chunk",
+        "created": chunks[0].created,
+        "model": "gpt-4o-mini",
+        "provider": "Koala",
+        "choices": [
+            {
+                "index": 0,
+                "delta": {"role": "assistant", "content": "Hello"},
+                "finish_reason": None,
+                "logprobs": None,
+            }
+        ],
+    }
+    assert json.loads(chunks[-1].model_dump_json())["choices"][0]["delta"]["content"] is None
+
+
+def test_closing_a_stream_closes_the_connection(emu: Emulator) -> None:
+    emu.koala.gated = True
+    stream = Client(koala(emu)).chat.completions.create("", HI, stream=True, timeout=TIMEOUT)
+    emu.gate.release()
+    assert next(stream).choices[0].delta.content == "Hello"
+    stream.close()
+    assert emu.requests[0].disconnected.wait(TIMEOUT)
+    assert list(stream) == []
+
+
+def test_a_token_is_released_at_once_when_it_cannot_begin_a_stop(emu: Emulator) -> None:
+    emu.koala.gated = True
+    create = Client(koala(emu)).chat.completions.create
+    with create("", HI, stream=True, stop=["\n\n", "STOP"], timeout=TIMEOUT) as stream:
+        emu.gate.release()  # one token only: the chunk must come before the next is sent
+        assert next(stream).choices[0].delta.content == "Hello"
+        emu.gate.release(3)
+        assert contents(list(stream)) == [", ", "world", "!", None]
+
+
+# Stop sequences and max_tokens
+
+
+def test_stop_straddling_chunks_cuts_and_closes(emu: Emulator) -> None:
+    emu.koala.gated = True
+    create = Client(koala(emu, tokens=["a<", "/", "e", "nd>b", "c"])).chat.completions.create
+    with create("", HI, stream=True, stop="</end>", timeout=TIMEOUT) as stream:
+        emu.gate.release(4)
+        chunks = list(stream)
+    assert contents(chunks) == ["a", None]
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert emu.requests[0].disconnected.wait(TIMEOUT)  # the 5th token was never sent
+
+
+def test_held_text_that_is_no_stop_after_all_is_released(emu: Emulator) -> None:
+    create = Client(koala(emu, tokens=["x S", "Tand", "y"])).chat.completions.create
+    chunks = list(create("", HI, stream=True, stop="STOP"))
+    assert contents(chunks) == ["x ", "STand", "y", None]
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+def test_held_text_is_released_when_the_answer_ends(emu: Emulator) -> None:
+    create = Client(koala(emu, tokens=["one", " ST"])).chat.completions.create
+    assert contents(list(create("", HI, stream=True, stop="STOP"))) == ["one", " ", "ST", None]
+
+
+def test_earliest_of_several_stops_wins_without_streaming(emu: Emulator) -> None:
+    create = Client(koala(emu, tokens=["Hello", " wor", "ld", " again"])).chat.completions.create
+    resp = create("", HI, stop=["again", "o w", "xyz"])
+    assert resp.choices[0].message.content == "Hell"
+    assert resp.choices[0].finish_reason == "stop"
+    assert resp.usage.completion_tokens == 2  # tokens read until the stop showed up
+
+
+def test_max_tokens_ends_with_length(emu: Emulator) -> None:
+    client = Client(koala(emu))
+    resp = client.chat.completions.create("", HI, max_tokens=2)
+    assert resp.choices[0].message.content == "Hello, "
+    assert resp.choices[0].finish_reason == "length"
+    assert resp.usage.completion_tokens == 2
+    chunks = list(client.chat.completions.create("", HI, stream=True, max_tokens=3))
+    assert contents(chunks) == ["Hello", ", ", "world", None]
+    assert chunks[-1].choices[0].finish_reason == "length"
+
+
+def test_max_tokens_releases_held_text(emu: Emulator) -> None:
+    create = Client(koala(emu, tokens=["a S", "b"])).chat.completions.create
+    resp = create("", HI, max_tokens=1, stop="STOP")
+    assert (resp.choices[0].message.content, resp.choices[0].finish_reason) == ("a S", "length")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"stop": ""}, "stop must be a non-empty string or a list of them, got ''"),
+        (
+            {"stop": ["ok", 3]},
+            r"stop must be a non-empty string or a list of them, got \['ok', 3\]",
+        ),
+        ({"max_tokens": 0}, "max_tokens must be a positive integer, got 0"),
+        ({"max_tokens": "5"}, "max_tokens must be a positive integer, got '5'"),
+    ],
+)
+def test_bad_stop_or_max_tokens_is_refused_before_any_request(
+    emu: Emulator, kwargs: dict, message: str
+) -> None:
+    with pytest.raises(errors.InvalidRequestError, match=message):
+        Client(koala(emu)).chat.completions.create("", HI, **kwargs)
+    assert emu.requests == []
+
+
+def released_after_each_token(tokens: List[str], stops: List[str]) -> Iterator[str]:
+    """The text ``_cut`` must have released before it asks for each next token."""
+    prefixes = {s[:n] for s in stops for n in range(1, len(s))}
+    seen = ""
+    for token in tokens:
+        held = max(
+            (n for n in range(len(seen) + 1) if seen[len(seen) - n :] in prefixes), default=0
+        )
+        yield seen[: len(seen) - held]
+        seen += token
+
+
+@given(
+    st.lists(st.text("ab\n", max_size=4), max_size=8),
+    st.lists(st.text("ab\n", min_size=1, max_size=3), min_size=1, max_size=3),
+)
+def test_cut_matches_a_whole_text_search_and_holds_back_only_stop_prefixes(
+    tokens: List[str], stops: List[str]
+) -> None:
+    text = "".join(tokens)
+    hits = [i for i in (text.find(s) for s in stops) if i >= 0]
+    expected = text[: min(hits)] if hits else text
+    out: List[str] = []
+    promised = released_after_each_token(tokens, stops)
+
+    def source() -> Iterator[str]:
+        for token in tokens:
+            assert "".join(out) == next(promised)
+            yield token
+
+    state = _State(Koala, "")
+    out.extend(_cut(source(), stops, None, state))
+    assert "".join(out) == expected
+    assert "" not in out
+    assert state.finish_reason == "stop"
+
+
+# Choosing the provider
+
+
+def test_provider_by_name_in_any_case() -> None:
+    assert Client("koala").provider is Koala
+    assert Client("CHATGPTT").provider is ChatGptt
+
+
+def test_unknown_provider_name_lists_the_known_ones() -> None:
+    with pytest.raises(
+        errors.ProviderNotFoundError, match="no provider named 'Nope'; known: Koala, ChatGptt"
+    ):
+        Client("Nope")
+
+
+def test_not_working_provider_says_how_to_override(emu: Emulator) -> None:
+    broken = type("Koala", (koala(emu),), {"working": False})
+    create = Client(broken).chat.completions.create
+    with pytest.raises(errors.ProviderNotWorkingError) as info:
+        create("", HI)
+    assert str(info.value) == (
+        "Koala is marked as not working (working = False): its public service is gone."
+        " Pass ignore_working=True to call it anyway, or use a subclass with working = True"
+        " pointed at a live host, e.g. Emulator().provider(Koala) from g4f_sync.emulator"
+    )
+    assert emu.requests == []
+    assert create("", HI, ignore_working=True).choices[0].message.content == "Hello, world!"
+
+
+def test_seed_providers_are_not_working() -> None:
+    with pytest.raises(errors.ProviderNotWorkingError, match=r"^ChatGptt is marked as not working"):
+        Client().chat.completions.create("", HI, provider="ChatGptt")
+
+
+def test_no_provider_means_the_first_working_one_supporting_the_model(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chatgptt = emu.provider(ChatGptt)
+    monkeypatch.setattr(g4f_sync.Provider, "__providers__", [Koala, koala(emu), chatgptt])
+    create = Client().chat.completions.create
+    assert create("", HI).provider == "Koala"  # the emulated one: the seed is not working
+    resp = create("gpt-4", HI)
+    assert (resp.provider, resp.model) == ("ChatGptt", "gpt-4")
+    with pytest.raises(errors.ProviderNotFoundError) as info:
+        create("claude", HI)
+    assert str(info.value) == (
+        "no working provider supports model 'claude'; considered: Koala (not working),"
+        " Koala (does not support model 'claude'), ChatGptt (does not support model 'claude');"
+        " pass provider=... with ignore_working=True to try one"
+    )
+
+
+def test_no_working_provider_at_all_lists_what_was_considered() -> None:
+    with pytest.raises(errors.ProviderNotFoundError) as info:
+        Client().chat.completions.create("", HI)
+    assert str(info.value) == (
+        "no working provider is available; considered: Koala (not working),"
+        " ChatGptt (not working); pass provider=... with ignore_working=True to try one"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"timeout": "soon"}, errors.InvalidRequestError, "timeout must be a number"),
+        ({"proxy": "ftp://host:21"}, errors.InvalidProxyError, "scheme must be one of"),
+        ({"max_retries": -1}, errors.InvalidRequestError, "max_retries must be a non-negative"),
+    ],
+)
+def test_client_options_are_checked_at_once(kwargs: dict, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        Client(**kwargs)
