@@ -700,13 +700,15 @@ def _close_unclaimed_future(future: Future[Any]) -> None:
 
 class _Progress:
     """Show "3/8 done, 1 failed" on stderr: a tqdm bar if tqdm is installed, else one line
-    rewritten in place (at most every 0.1 s, and once at the end)."""
+    rewritten in place (at most every 0.1 s, and once at the end); when stderr is not a
+    terminal (a log file), only the final line is written."""
 
     def __init__(self, total: Optional[int]) -> None:
         self.total = total
         self.done = 0
         self.failed = 0
         self._written = 0.0
+        self._in_place = _is_terminal(sys.stderr)
         try:
             from tqdm import tqdm
         except ImportError:
@@ -723,7 +725,7 @@ class _Progress:
             self._bar.update(1)
             if not ok:
                 self._bar.set_postfix(failed=self.failed)
-        elif time.monotonic() - self._written >= 0.1:
+        elif self._in_place and time.monotonic() - self._written >= 0.1:
             self._write()
 
     def close(self) -> None:
@@ -734,9 +736,10 @@ class _Progress:
 
     def _write(self, end: str = "") -> None:
         stream = sys.stderr
-        if stream is None:
+        if stream is None or not (self._in_place or end):
             return
         count = f"{self.done}" if self.total is None else f"{self.done}/{self.total}"
-        stream.write(f"\r{count} done, {self.failed} failed{end}")
+        start = "\r" if self._in_place else ""
+        stream.write(f"{start}{count} done, {self.failed} failed{end}")
         stream.flush()
         self._written = time.monotonic()

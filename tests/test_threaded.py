@@ -27,7 +27,7 @@ from typing import Any, Iterator, List, Optional
 
 import pytest
 
-from g4f_sync import errors
+from g4f_sync import errors, threaded
 from g4f_sync.threaded import BatchResult, ThreadedStream, run_batch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -700,6 +700,15 @@ def test_run_batch_progress_line_on_stderr_when_forced(
 ) -> None:
     monkeypatch.setitem(sys.modules, "tqdm", None)  # not installed
     list(run_batch([lambda: 1, fail, lambda: 3], progress=True))
+    assert capsys.readouterr().err == "3/3 done, 1 failed\n"  # a log gets the final line only
+
+
+def test_run_batch_progress_line_is_rewritten_in_place_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setattr(threaded, "_is_terminal", lambda stream: True)
+    list(run_batch([lambda: 1, fail, lambda: 3], progress=True))
     err = capsys.readouterr().err
     assert err.startswith("\r0/3 done, 0 failed")
     assert err.endswith("\r3/3 done, 1 failed\n")
@@ -710,7 +719,7 @@ def test_run_batch_progress_counts_without_a_total(
 ) -> None:
     monkeypatch.setitem(sys.modules, "tqdm", None)
     list(run_batch((call for call in [fail, fail]), progress=True))
-    assert capsys.readouterr().err.endswith("\r2 done, 2 failed\n")
+    assert capsys.readouterr().err == "2 done, 2 failed\n"
 
 
 def test_run_batch_progress_is_off_by_default_when_stderr_is_not_a_terminal(
