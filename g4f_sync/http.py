@@ -6,11 +6,14 @@ a :mod:`g4f_sync.errors` exception with the requests/urllib3 exception as ``__ca
 
 from __future__ import annotations
 
+import email.message
 import email.utils
+import http.client
+import json
 import random
 import socket
 import time
-from typing import Any, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import Any, Callable, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 import requests
@@ -20,6 +23,7 @@ from requests.adapters import HTTPAdapter
 from . import errors
 
 __all__ = [
+    "DEFAULT_POOL_MAXSIZE",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
     "Retry",
@@ -30,6 +34,9 @@ __all__ = [
     "iter_body",
     "parse_proxy",
     "raise_for_status",
+    "read_body",
+    "read_json",
+    "read_text",
 ]
 
 PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
@@ -38,7 +45,11 @@ READ_SIZE = 65536
 """Most bytes one ``read1`` call returns; it returns sooner with whatever has arrived."""
 ERROR_BODY_LIMIT = 65536
 """Most bytes read from an error response to classify it."""
+BODY_LIMIT = 16 * 1024 * 1024
+"""Most bytes :func:`read_body` reads by default before giving up on an answer."""
 EXCERPT_LENGTH = 200
+MAX_CHUNK_SIZE_LINE = 1024
+"""Longest chunk-size line :func:`iter_body` parses itself; longer ones go to http.client."""
 CLOUDFLARE_MARKERS = ('<div id="cf-please-wait">', "<title>Just a moment...</title>")
 
 
@@ -148,11 +159,20 @@ def parse_proxy(proxy: Optional[str]) -> Optional[Mapping[str, str]]:
     return {"http": proxy, "https": proxy}
 
 
+DEFAULT_POOL_MAXSIZE = 32
+"""Connections per host a :class:`Session` keeps for reuse: how many streams can run on
+it at once without a connection being discarded."""
+
+
 class Session(requests.Session):
     """A requests session with g4f_sync's defaults: proxy, timeout, retries, pool size.
 
     Safe to share between threads for sending requests (requests' pool is
     thread-safe); do not change its headers or cookies while other threads use it.
+    A stream holds one connection from start to close: ``pool_maxsize`` bounds how many
+    streams per host can run at once without a connection being opened in excess and
+    then discarded (urllib3 logs "Connection pool is full"); give at least the number
+    of threads that share the session.
     """
 
     def __init__(
@@ -161,7 +181,7 @@ class Session(requests.Session):
         proxy: Optional[str] = None,
         timeout: TimeoutLike = None,
         max_retries: Union[Retry, int, None] = None,
-        pool_maxsize: int = 10,
+        pool_maxsize: int = DEFAULT_POOL_MAXSIZE,
     ) -> None:
         super().__init__()
         self.timeout = Timeout.coerce(timeout)
@@ -306,7 +326,7 @@ def read_prefix(response: requests.Response, limit: int = ERROR_BODY_LIMIT) -> s
     size = 0
     try:
         while size < limit:
-            piece = response.raw.read1(limit - size)
+            piece = response.raw.read1(limit - size, decode_content=True)
             if not piece:
                 break
             pieces.append(piece)
@@ -394,17 +414,22 @@ def iter_body(response: requests.Response) -> Iterator[bytes]:
 
     Uses urllib3's ``read1``, which returns whatever the socket has, in chunked and in
     close-delimited responses alike (requests' ``iter_content``/``iter_lines`` hold
-    bytes back in the latter). Raises :class:`~g4f_sync.errors.StreamInterruptedError`
-    when the connection breaks and :class:`~g4f_sync.errors.TimeoutError` when the
-    server goes silent for longer than the read timeout.
+    bytes back in the latter). In a chunked body, the complete chunks already received
+    come in one piece (``read1`` returns one chunk per call). Raises
+    :class:`~g4f_sync.errors.StreamInterruptedError` when the connection breaks and
+    :class:`~g4f_sync.errors.TimeoutError` when the server goes silent for longer than
+    the read timeout.
     """
     raw = response.raw
     read1 = raw.read1
+    whole_chunks = _whole_chunks_reader(raw)
     try:
         while True:
-            chunk = read1(READ_SIZE)
+            chunk = whole_chunks() if whole_chunks is not None else b""
             if not chunk:
-                return
+                chunk = read1(READ_SIZE, decode_content=True)
+                if not chunk:
+                    return
             yield chunk
     except (urllib3.exceptions.ReadTimeoutError, socket.timeout) as exc:
         raise errors.TimeoutError(
@@ -414,3 +439,116 @@ def iter_body(response: requests.Response) -> Iterator[bytes]:
         raise errors.StreamInterruptedError(
             f"the connection was lost mid-answer ({type(exc).__name__}: {exc})"
         ) from exc
+
+
+def _whole_chunks_reader(raw: Any) -> Optional[Callable[[], bytes]]:
+    """For a chunked body without content coding read by http.client: a function that
+    returns the data of every complete chunk in the receive buffer, consuming just those
+    bytes, or ``b""`` (then ``read1`` goes on: a partial chunk, the last chunk, an anomaly).
+
+    It blocks only when nothing at all is buffered, like ``read1``. Anything else
+    (another urllib3, a mocked body, gzip) gets None: ``read1`` alone.
+    """
+    original = getattr(raw, "_fp", None)
+    if (
+        not isinstance(original, http.client.HTTPResponse)
+        or not original.chunked
+        or not hasattr(original.fp, "peek")
+        or raw.headers.get("Content-Encoding", "identity").strip().lower() != "identity"
+    ):
+        return None
+
+    def whole_chunks() -> bytes:
+        fp = original.fp
+        chunk_left = original.chunk_left
+        if fp is None or chunk_left:  # closed, or inside a chunk: read1's part
+            return b""
+        data = fp.peek(READ_SIZE)
+        start = 0
+        if chunk_left == 0:  # the CRLF ending the previous chunk comes first
+            if data[:2] != b"\r\n":
+                return b""
+            start = 2
+        pieces = []
+        end = start
+        size_end = data.find(b"\n", start)
+        while 0 <= size_end <= end + MAX_CHUNK_SIZE_LINE:
+            try:
+                size = int(data[end:size_end].split(b";", 1)[0], 16)
+            except ValueError:
+                break
+            chunk_end = size_end + 1 + size
+            if size <= 0 or data[chunk_end : chunk_end + 2] != b"\r\n":
+                break  # the last chunk, or not all of this one yet
+            pieces.append(data[size_end + 1 : chunk_end])
+            end = chunk_end + 2
+            size_end = data.find(b"\n", end)
+        if not pieces:
+            return b""
+        fp.read(end)
+        original.chunk_left = None
+        return b"".join(pieces)
+
+    return whole_chunks
+
+
+def read_body(response: requests.Response, limit: int = BODY_LIMIT) -> bytes:
+    """The whole (decoded) body, as :func:`iter_body` reads it.
+
+    Raises :class:`~g4f_sync.errors.ResponseError` (and closes the response) as soon as
+    the body exceeds ``limit`` bytes, so a hostile or runaway answer cannot fill memory.
+    """
+    pieces: List[bytes] = []
+    size = 0
+    for piece in iter_body(response):
+        size += len(piece)
+        if size > limit:
+            response.close()
+            raise errors.ResponseError(
+                f"the body of {_where(response)} exceeds {limit:,} bytes; stopped reading there"
+            )
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+def read_text(response: requests.Response, limit: int = BODY_LIMIT) -> str:
+    """The body as text: the ``Content-Type`` charset, else UTF-8; bad bytes become U+FFFD.
+
+    Unlike ``response.text``, a ``text/*`` answer without a charset is read as UTF-8, not
+    ISO-8859-1. Raises as :func:`read_body`.
+    """
+    body = read_body(response, limit)
+    header = email.message.Message()
+    header["Content-Type"] = _content_type(response)
+    try:
+        return body.decode(header.get_content_charset() or "utf-8", errors="replace")
+    except LookupError:
+        return body.decode("utf-8", errors="replace")
+
+
+def read_json(response: requests.Response, limit: int = BODY_LIMIT) -> Any:
+    """The body decoded as JSON, whatever the ``Content-Type`` says.
+
+    Raises :class:`~g4f_sync.errors.ResponseError` with the content type and a short
+    excerpt when the body is not JSON (an HTML page where JSON was expected), and as
+    :func:`read_body`.
+    """
+    text = read_text(response, limit)
+    try:
+        return json.loads(text)
+    except ValueError:
+        kind = _content_type(response).split(";")[0].strip() or "no Content-Type"
+        raise errors.ResponseError(
+            f"expected JSON from {_where(response)}, got {kind}"
+            f" (HTTP {response.status_code}): {excerpt(text) or '(empty body)'}"
+        ) from None
+
+
+def _content_type(response: requests.Response) -> str:
+    return response.headers.get("Content-Type", "")
+
+
+def _where(response: requests.Response) -> str:
+    """``"POST https://host/path"``: the request a response answers."""
+    request = response.request
+    return f"{request.method} {response.url}" if request is not None else str(response.url)

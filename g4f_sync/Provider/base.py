@@ -207,16 +207,28 @@ class GeneratorProvider(BaseProvider):
         raise NotImplementedError(f"{cls.__name__} does not implement create_generator")
 
 
+_JOIN_EVERY = 512
+
+
 def _deliver(
     tokens: Iterator[str], transport: Transport, stream: bool, provider: str
 ) -> Iterator[str]:
     """Yield tokens (or their join); on error, name the provider in the message and keep
-    the received text in ``error.partial``; close the connection at the end."""
-    received: List[str] = []
+    the received text in ``error.partial``; close the connection at the end.
+
+    The text is kept joined in blocks of ``_JOIN_EVERY`` tokens: memory grows with the
+    text, not with one object per token.
+    """
+    received: List[str] = []  # joined blocks, then the latest tokens
     try:
         if stream:
+            latest = 0
             for token in tokens:
                 received.append(token)
+                latest += 1
+                if latest == _JOIN_EVERY:
+                    received[-latest:] = ["".join(received[-latest:])]
+                    latest = 0
                 yield token
         else:
             received.extend(tokens)
