@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Mapping, NamedTuple, Sequence
 from urllib.parse import urlsplit
 
 import requests
@@ -75,8 +74,7 @@ EXPIRED_NONCE = "The link you followed has expired."
 CLOUDFLARE_TITLE = "Just a moment..."
 
 
-@dataclass(frozen=True)
-class PageTokens:
+class PageTokens(NamedTuple):
     """What the chat element of the page hands to the ajax request."""
 
     nonce: str
