@@ -446,14 +446,18 @@ def _whole_chunks_reader(raw: Any) -> Optional[Callable[[], bytes]]:
     returns the data of every complete chunk in the receive buffer, consuming just those
     bytes, or ``b""`` (then ``read1`` goes on: a partial chunk, the last chunk, an anomaly).
 
-    It blocks only when nothing at all is buffered, like ``read1``. Anything else
-    (another urllib3, a mocked body, gzip) gets None: ``read1`` alone.
+    It blocks only when nothing at all is buffered, like ``read1``, and fails as ``read1``
+    does (through urllib3, which discards the connection). Anything else (another
+    urllib3, a mocked body, gzip, an answer to HEAD) gets None: ``read1`` alone.
     """
     original = getattr(raw, "_fp", None)
     if (
         not isinstance(original, http.client.HTTPResponse)
         or not original.chunked
+        or original._method == "HEAD"  # no body, whatever the headers say (as read1)
         or not hasattr(original.fp, "peek")
+        or not hasattr(raw, "_error_catcher")
+        or not hasattr(raw, "_fp_bytes_read")
         or raw.headers.get("Content-Encoding", "identity").strip().lower() != "identity"
     ):
         return None
@@ -463,7 +467,13 @@ def _whole_chunks_reader(raw: Any) -> Optional[Callable[[], bytes]]:
         chunk_left = original.chunk_left
         if fp is None or chunk_left:  # closed, or inside a chunk: read1's part
             return b""
-        data = fp.peek(READ_SIZE)
+        try:
+            data = fp.peek(READ_SIZE)
+        except BaseException:
+            # Fail as read1 would: urllib3 maps the error (ReadTimeoutError,
+            # ProtocolError), closes the response and its connection, frees the pool slot.
+            with raw._error_catcher():
+                raise
         start = 0
         if chunk_left == 0:  # the CRLF ending the previous chunk comes first
             if data[:2] != b"\r\n":
@@ -487,7 +497,9 @@ def _whole_chunks_reader(raw: Any) -> Optional[Callable[[], bytes]]:
             return b""
         fp.read(end)
         original.chunk_left = None
-        return b"".join(pieces)
+        whole = b"".join(pieces)
+        raw._fp_bytes_read += len(whole)  # as read1 counts them, for raw.tell()
+        return whole
 
     return whole_chunks
 

@@ -6,7 +6,7 @@ split in two at every offset, and expects the same events each time.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import pytest
 import requests
@@ -321,6 +321,78 @@ def test_split_character_is_yielded_once_its_last_byte_arrives() -> None:
     source = Source([b"data: \xf0\x9f", b"\x98\x80\n\n", b"data: x\n\n"])
     seen = [(event.data, source.pulled) for event in iter_events(source)]
     assert seen == [("😀", 2), ("x", 3)]
+
+
+# Block splitting (_SSEClient._read: one split per LF-only chunk)
+
+
+def pulls(chunks: List[bytes]) -> List[Tuple[str, int]]:
+    """Each event's data, with how many chunks had been pulled when it was yielded."""
+    source = Source(chunks)
+    return [(event.data, source.pulled) for event in iter_events(source)]
+
+
+@pytest.mark.parametrize(
+    ("chunks", "expected"),
+    [
+        # A blank line split across chunks as "\n" + "\n".
+        ([b"data: a\n", b"\n"], [("a", 2)]),
+        ([b"data: a", b"\n", b"\n", b"data: b\n\n"], [("a", 3), ("b", 4)]),
+        # A chunk opening with "\n" after a pending block ending in "\n".
+        ([b"data: a\n", b"\ndata: b\n", b"\n"], [("a", 2), ("b", 3)]),
+        ([b"data: a\n", b"\n\ndata: b\n\n"], [("a", 2), ("b", 2)]),
+        ([b"data: a\n\ndata: b\n", b"\nid: 1\ndata: c\n", b"\n"], [("a", 1), ("b", 2), ("c", 3)]),
+        # ... but "\n" after a block not ending in "\n" only ends a line.
+        ([b"data: a", b"\ndata: b\n", b"\n"], [("a\nb", 3)]),
+        ([b"data: a", b"\n", b"data: b", b"\n", b"\n"], [("a\nb", 5)]),
+        # An event and the start of the next in one chunk.
+        ([b"data: a\n\ndata: b", b"\n\n"], [("a", 1), ("b", 2)]),
+        ([b"data: a\n\ndata: b\n", b"data: c\n\n"], [("a", 1), ("b\nc", 2)]),
+        ([b"data: a\n\nda", b"ta: b\n\nda", b"ta: c\n\n"], [("a", 1), ("b", 2), ("c", 3)]),
+        # A pending block made of many chunks.
+        ([b"da", b"ta", b": ", b"a", b"\n", b"data: b", b"\n", b"\n"], [("a\nb", 8)]),
+        # Chunks that are only "\n": blank lines, ending an event or dispatching nothing.
+        ([b"\n"], []),
+        ([b"\n", b"\n", b"\n", b"data: a\n\n"], [("a", 4)]),
+        ([b"data: a\n\n", b"\n", b"\n", b"\n", b"data: b\n\n"], [("a", 1), ("b", 5)]),
+        ([b"data: a\n", b"\n", b"\n", b"data: b\n", b"\n"], [("a", 2), ("b", 5)]),
+        # Runs of more than two LFs, whole or split: the extra blank lines dispatch nothing.
+        ([b"data: a\n\n\n", b"data: b\n\n"], [("a", 1), ("b", 2)]),
+        ([b"data: a\n\n\n", b"\ndata: b\n\n\n\n\n"], [("a", 1), ("b", 2)]),
+        ([b"data: a\n\n\n\n\ndata: b\n\n"], [("a", 1), ("b", 1)]),
+        ([b"data: a\n", b"\n\n\n", b"\n", b"data: b\n\n"], [("a", 2), ("b", 4)]),
+        # A block that is only a comment or an unknown field, between events.
+        ([b"data: a\n\n: c\n", b"\ndata: b\n\n"], [("a", 1), ("b", 2)]),
+    ],
+)
+def test_block_splitter_yields_each_event_when_its_blank_line_arrives(
+    chunks: List[bytes], expected: List[Tuple[str, int]]
+) -> None:
+    assert pulls(chunks) == expected
+
+
+def test_many_events_in_one_chunk_all_come_from_that_chunk() -> None:
+    chunk = b"".join(b"id: %d\ndata: %d\n\n" % (i, i) for i in range(200))
+    source = Source([chunk, b"data: tail"])
+    events = iter_events(source)
+    for i in range(200):
+        assert next(events) == ev(str(i), id=str(i))
+        assert source.pulled == 1
+    assert list(events) == []
+
+
+def test_block_splitter_under_every_three_way_split() -> None:
+    stream = b"\ndata: a\n\n\ndata: b\n\n\n\n: x\ndata: c\ndata: d\n\nevent: e\n\ndata: f\n\n\n"
+    ends = [stream.index(end) + len(end) - 1 for end in (b"a\n\n", b"b\n\n", b"d\n\n", b"f\n\n")]
+    for first in range(1, len(stream) - 1):
+        for second in range(first + 1, len(stream)):
+            chunks = [stream[:first], stream[first:second], stream[second:]]
+            # Each event comes as soon as the chunk holding its blank line's LF is pulled.
+            expected = [
+                (data, 1 + (end >= first) + (end >= second))
+                for data, end in zip(["a", "b", "c\nd", "f"], ends)
+            ]
+            assert pulls(chunks) == expected, chunks
 
 
 # Closing
