@@ -12,7 +12,9 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any, Optional
 
 import pytest
@@ -22,6 +24,7 @@ import g4f_sync.emulator as emulator_package
 from g4f_sync.emulator import Emulator, KoalaOptions
 from g4f_sync.emulator.cli import add_arguments, run
 from g4f_sync.emulator.koala import echo_tokens
+from g4f_sync.emulator.server import Exchange, LoopbackServer, _PacedStream
 
 API = "/api/gpt/"
 BODY = {
@@ -690,3 +693,149 @@ def test_cli_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
     add_arguments(parser)
     assert run(parser.parse_args(["--count", "-1"])) == 2
     assert "count" in capsys.readouterr().err
+
+
+# Paced streams (delay > 0): one pacer thread writes for every stream
+
+
+def test_pacer_writes_every_stream_in_due_order() -> None:
+    """Pieces already due go out back to back, earliest due first, streams interleaved."""
+    server = LoopbackServer()
+    pairs = [socket.socketpair() for _ in range(3)]
+    written: list[str] = []
+    stalled, release = threading.Event(), threading.Event()
+
+    def stall(index: int) -> bytes:  # holds the pacer while the other streams come in
+        stalled.set()
+        release.wait(TIMEOUT)
+        return b"s"
+
+    def recorder(name: str) -> Any:
+        def piece(index: int) -> bytes:
+            written.append(f"{name}{index}")
+            return f"{name}{index} ".encode()
+
+        return piece
+
+    def paced(pair: int, piece: Any, count: int, due: float) -> _PacedStream:
+        handler = SimpleNamespace(connection=pairs[pair][0])
+        exchange = SimpleNamespace(_handler=handler, _framing="close", _client_may_send=True)
+        return _PacedStream(exchange, piece, 0, count, 0.002, due)  # type: ignore[arg-type]
+
+    try:
+        pacer = server._start_pacer()
+        assert pacer is not None
+        past = time.monotonic() - 1.0  # every piece is due by the time the pacer goes on
+        first = paced(0, stall, 1, past)
+        assert pacer.submit(first) and stalled.wait(TIMEOUT)
+        a, b = paced(1, recorder("a"), 3, past + 0.001), paced(2, recorder("b"), 3, past + 0.002)
+        assert pacer.submit(b) and pacer.submit(a)
+        release.set()
+        for stream in (first, a, b):
+            assert stream.done.wait(TIMEOUT) and stream.outcome == "ended"
+        assert written == ["a0", "b0", "a1", "b1", "a2", "b2"]
+        for pair, expected in [(1, b"a0 a1 a2 "), (2, b"b0 b1 b2 ")]:
+            pairs[pair][0].close()
+            assert read_to_end(pairs[pair][1]) == (expected, None)
+    finally:
+        release.set()
+        server.close()
+        for left, right in pairs:
+            left.close()
+            right.close()
+    assert not pacer.thread.is_alive()
+
+
+def test_a_client_leaving_a_paced_stream_leaves_the_others_alone(emu: Emulator) -> None:
+    socks, leftovers = [], []
+    try:
+        for i in range(4):
+            socks.append(open_request(emu, "count=200&delay=0.002"))
+            assert emu.wait_for_requests(i + 1, TIMEOUT)  # so requests[i] is socks[i]'s
+        for sock in socks:
+            _, _, rest = read_head(sock)
+            chunk, rest = read_chunk(sock, rest)
+            assert chunk == b'data: "tok0 "\n\n'
+            leftovers.append(rest)
+        socks[1].close()
+        gone = emu.requests[1]
+        assert gone.disconnected.wait(TIMEOUT) and gone.finished.wait(TIMEOUT)
+        assert gone.tokens_sent < 200
+        for i in (0, 2, 3):
+            body = leftovers[i]
+            while not body.endswith(b"0\r\n\r\n"):
+                piece = socks[i].recv(65536)
+                assert piece, "EOF before the end of the body"
+                body += piece
+            chunks, complete = dechunk(body)
+            assert complete and chunks == [b'data: "tok%d "\n\n' % n for n in range(1, 200)]
+            assert emu.requests[i].finished.wait(TIMEOUT)
+            assert not emu.requests[i].disconnected.is_set()
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def test_close_ends_paced_streams_in_flight_and_joins_the_pacer() -> None:
+    before = set(threading.enumerate())
+    emu = Emulator(koala=KoalaOptions(count=100_000, delay=0.001)).start()
+    socks = [open_request(emu) for _ in range(8)]
+    try:
+        assert emu.wait_for_requests(len(socks), TIMEOUT)
+        for sock in socks:
+            _, _, rest = read_head(sock)
+            read_chunk(sock, rest)  # the stream is under way
+        assert any(t.name.startswith("g4f-sync-emulator pacer") for t in threading.enumerate())
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # close() warns about threads it could not join
+            emu.close()
+        assert set(threading.enumerate()) == before
+        assert all(record.finished.is_set() for record in emu.requests)
+        assert not any(record.disconnected.is_set() for record in emu.requests)
+        for sock in socks:
+            body, _ = read_to_end(sock)
+            assert not body.endswith(b"0\r\n\r\n")  # cut short, no terminating chunk
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def test_a_slow_reader_of_a_paced_stream_gets_every_byte() -> None:
+    """Pieces bigger than the socket buffers take: the route's thread writes the rest."""
+    script = [f"{i:03d}" + "x" * 1_000_000 for i in range(8)]  # more than a send buffer
+    options = KoalaOptions(tokens=script, delay=0.001, framing="close", timestamps=False)
+    with Emulator(koala=options) as emu, open_request(emu, rcvbuf=4096) as sock:
+        _, _, rest = read_head(sock)
+        body, error = read_to_end(sock, chunk=4096)
+    assert error is None
+    assert tokens(rest + body) == script
+    assert emu.requests[0].finished.is_set() and not emu.requests[0].disconnected.is_set()
+
+
+def test_a_failing_piece_ends_the_paced_stream_like_any_route_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def route(exchange: Exchange) -> None:
+        def piece(index: int) -> bytes:
+            if index == 2:
+                raise ValueError("no third piece")
+            return b"piece %d;" % index
+
+        exchange.start(200)
+        exchange.pace(5, piece, 0.001)
+
+    server = LoopbackServer()
+    server.add_route("GET", "/paced", route)
+    server.start()
+    try:
+        port = server.server_address[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+            sock.sendall(b"GET /paced HTTP/1.1\r\nHost: x\r\n\r\n")
+            status, _, rest = read_head(sock)
+            body, error = read_to_end(sock)
+        assert (status, error) == (200, None)
+        assert dechunk(rest + body) == ([b"piece 0;", b"piece 1;"], False)
+        assert server.requests[0].finished.wait(TIMEOUT)
+    finally:
+        server.close()
+    assert "ValueError: no third piece" in capsys.readouterr().err

@@ -476,12 +476,15 @@ def _stream(exchange: Exchange, options: ChatGpttOptions, events: Sequence[Event
     """Send ``events`` as ``text/event-stream``, ``delay`` apart, each written at once."""
     headers = {"Content-Type": "text/event-stream; charset=UTF-8", "Cache-Control": "no-cache"}
     exchange.start(200, headers, framing=options.framing)
-    for index, (data, token) in enumerate(events):
-        if index and options.delay:
-            exchange.wait(options.delay)
+    request = exchange.request
+
+    def piece(index: int) -> bytes:
+        data, token = events[index]
         if token:
-            exchange.request.tokens_sent += 1  # before the write: a reader never sees more
-        exchange.write(data)
+            request.tokens_sent += 1  # before the write: a reader never sees more
+        return data
+
+    exchange.pace(len(events), piece, options.delay)
     exchange.end()
 
 

@@ -81,6 +81,8 @@ FAULTS: tuple[str, ...] = get_args(Fault)
 LINE_ENDINGS: dict[str, str] = {"lf": "\n", "crlf": "\r\n", "cr": "\r"}
 """Names of the line endings, as the query string and the CLI accept them."""
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(..., ensure_ascii=False)
+
 CHAT_PATH = "/chat"
 API_PATH = "/api/gpt/"
 CHAT_PAGE = """<!DOCTYPE html>
@@ -104,7 +106,8 @@ class KoalaOptions:
     timestamps: bool = False
     """Each token is ``repr(time.monotonic())`` taken just before it is written."""
     delay: float = 0.0
-    """Seconds between tokens."""
+    """Seconds between tokens, kept from the first token on: a late token does not delay
+    the next ones (with ``gated``: seconds before waiting for the gate)."""
     framing: Framing = "chunked"
     done: bool = False
     """End with ``data: [DONE]``."""
@@ -299,28 +302,48 @@ class KoalaService:
         self, exchange: Exchange, options: KoalaOptions, tokens: Sequence[str], fault: Optional[str]
     ) -> None:
         end = options.line_ending * 2
-        cut = -1
+        cut = len(tokens)
         if fault in ("drop", "malformed", "silent"):
             cut = min(options.drop_after, len(tokens))
-        for i in range(len(tokens) + 1):
-            if i == cut:
-                if fault == "drop":
-                    return exchange.drop()
-                if fault == "silent":
-                    exchange.wait(math.inf)
-                exchange.write(f"data: {{not json{end}".encode())
-            if i == len(tokens):
-                break
-            if i and options.delay:
-                exchange.wait(options.delay)
-            if options.gated:
-                exchange.acquire(self.gate)
-            token = repr(time.monotonic()) if options.timestamps else tokens[i]
-            exchange.request.tokens_sent += 1  # before the write: a reader never sees more
-            exchange.write(f"data: {json.dumps(token, ensure_ascii=False)}{end}".encode())
+        self._send_tokens(exchange, options, tokens, 0, cut, end)
+        if fault == "drop":
+            return exchange.drop()
+        if fault == "silent":
+            exchange.wait(math.inf)
+        if fault == "malformed":
+            exchange.write(f"data: {{not json{end}".encode())
+            self._send_tokens(exchange, options, tokens, cut, len(tokens), end)
         if options.done:
             exchange.write(f"data: [DONE]{end}".encode())
         exchange.end()
+
+    def _send_tokens(
+        self,
+        exchange: Exchange,
+        options: KoalaOptions,
+        tokens: Sequence[str],
+        start: int,
+        stop: int,
+        end: str,
+    ) -> None:
+        """Send ``tokens[start:stop]``, ``delay`` before each but the very first."""
+        request = exchange.request
+
+        def event(i: int) -> bytes:
+            token = repr(time.monotonic()) if options.timestamps else tokens[i]
+            request.tokens_sent += 1  # before the write: a reader never sees more
+            return f"data: {_ENCODE(token)}{end}".encode()
+
+        if not options.gated:
+            first = options.delay if start else 0.0
+            return exchange.pace(
+                stop - start, lambda k: event(start + k), options.delay, first=first
+            )
+        for i in range(start, stop):
+            if i and options.delay:
+                exchange.wait(options.delay)
+            exchange.acquire(self.gate)
+            exchange.write(event(i))
 
 
 class _NumberedTokens(Sequence[str]):
