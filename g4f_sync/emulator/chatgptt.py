@@ -66,7 +66,6 @@ Each answer's head is sent at once; ``delay`` seconds pass between two events.
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import html
 import json
@@ -80,6 +79,7 @@ from urllib.parse import parse_qs
 
 from .faults import send_cloudflare_challenge, send_rate_limit
 from .koala import echo_tokens
+from .query import apply_query, optional, parse_bool, parse_tokens
 from .server import Exchange, Framing, Route
 
 __all__ = ["FAULTS", "ChatGpttOptions", "ChatGpttService"]
@@ -185,53 +185,22 @@ class ChatGpttOptions:
 
     def with_query(self, query: Mapping[str, str]) -> ChatGpttOptions:
         """A copy with the query parameters applied; ``ValueError`` names the bad ones."""
-        unknown = sorted(set(query) - set(_QUERY_PARSERS))
-        if unknown:
-            raise ValueError(
-                f"unknown query parameter(s): {', '.join(unknown)} "
-                f"(known: {', '.join(_QUERY_PARSERS)})"
-            )
-        changes: dict[str, Any] = {}
-        for name, raw in query.items():
-            try:
-                changes[name] = _QUERY_PARSERS[name](raw)
-            except ValueError:
-                raise ValueError(f"bad value for query parameter {name}: {raw!r}") from None
-        return dataclasses.replace(self, **changes)
-
-
-def _parse_bool(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("", "1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(raw)
-
-
-def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    return lambda raw: None if raw.strip().lower() in ("", "none") else parse(raw)
-
-
-def _parse_tokens(raw: str) -> Optional[list[str]]:
-    if raw.strip().lower() == "none":
-        return None
-    return raw.split(",") if raw else []
+        return apply_query(self, query, _QUERY_PARSERS)
 
 
 _QUERY_PARSERS: dict[str, Callable[[str], Any]] = {
     "answer": str,
     "variant": str,
     "quoting": str,
-    "tokens": _parse_tokens,
+    "tokens": parse_tokens,
     "delay": float,
     "framing": str,
-    "fault": _optional(str),
+    "fault": optional(str),
     "limit_after": int,
     "retry_after": str,
     "post_id": str,
-    "bot_id": _optional(str),
-    "compress": _parse_bool,
+    "bot_id": optional(str),
+    "compress": parse_bool,
 }
 
 

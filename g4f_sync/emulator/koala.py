@@ -54,7 +54,6 @@ rejected with 400 do not count), then answers normally.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import threading
@@ -63,6 +62,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal, Mapping, Optional, Sequence, get_args
 
 from .faults import send_cloudflare_challenge, send_rate_limit, send_server_error
+from .query import apply_query, optional, parse_bool, parse_tokens
 from .server import Exchange, Framing, Route
 
 __all__ = ["FAULTS", "LINE_ENDINGS", "KoalaOptions", "KoalaService"]
@@ -129,13 +129,13 @@ class KoalaOptions:
             isinstance(self.tokens, str) or not all(isinstance(t, str) for t in self.tokens)
         ):
             raise ValueError("tokens: must be a list of strings or None")
-        for name, value, optional in (
+        for name, value, may_be_none in (
             ("count", self.count, True),
             ("fault_count", self.fault_count, True),
             ("drop_after", self.drop_after, False),
         ):
             is_count = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-            if not is_count and not (optional and value is None):
+            if not is_count and not (may_be_none and value is None):
                 raise ValueError(f"{name}: must be a non-negative integer, not {value!r}")
         for name in ("timestamps", "done", "gated"):
             if not isinstance(getattr(self, name), bool):
@@ -153,38 +153,7 @@ class KoalaOptions:
 
     def with_query(self, query: Mapping[str, str]) -> KoalaOptions:
         """A copy with the query parameters applied; ``ValueError`` names the bad ones."""
-        unknown = sorted(set(query) - set(_QUERY_PARSERS))
-        if unknown:
-            raise ValueError(
-                f"unknown query parameter(s): {', '.join(unknown)} "
-                f"(known: {', '.join(_QUERY_PARSERS)})"
-            )
-        changes: dict[str, Any] = {}
-        for name, raw in query.items():
-            try:
-                changes[name] = _QUERY_PARSERS[name](raw)
-            except ValueError:
-                raise ValueError(f"bad value for query parameter {name}: {raw!r}") from None
-        return dataclasses.replace(self, **changes)
-
-
-def _parse_bool(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("", "1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(raw)
-
-
-def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    return lambda raw: None if raw.strip().lower() in ("", "none") else parse(raw)
-
-
-def _parse_tokens(raw: str) -> Optional[list[str]]:
-    if raw.strip().lower() == "none":
-        return None
-    return raw.split(",") if raw else []
+        return apply_query(self, query, _QUERY_PARSERS)
 
 
 def _parse_line_ending(raw: str) -> str:
@@ -192,16 +161,16 @@ def _parse_line_ending(raw: str) -> str:
 
 
 _QUERY_PARSERS: dict[str, Callable[[str], Any]] = {
-    "tokens": _parse_tokens,
-    "count": _optional(int),
-    "timestamps": _parse_bool,
+    "tokens": parse_tokens,
+    "count": optional(int),
+    "timestamps": parse_bool,
     "delay": float,
     "framing": str,
-    "done": _parse_bool,
+    "done": parse_bool,
     "line_ending": _parse_line_ending,
-    "gated": _parse_bool,
-    "fault": _optional(str),
-    "fault_count": _optional(int),
+    "gated": parse_bool,
+    "fault": optional(str),
+    "fault_count": optional(int),
     "retry_after": str,
     "drop_after": int,
 }
