@@ -212,74 +212,70 @@ def _errors(runs: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     return {"error": failed[0]["error"], "available": failed[0].get("available", True)}
 
 
+def _per_framing(
+    config: Config, pythons: Dict[str, str], repeats: int, spec: Dict[str, Any]
+) -> Dict[str, Dict[str, Any]]:
+    """Run ``spec`` for every reader and framing, ``repeats`` times; per reader and framing,
+    the list of runs, or the error that stopped them."""
+    jobs = [
+        (reader, python, [{**spec, "reader": reader, "framing": framing} for framing in FRAMINGS])
+        for _ in range(repeats)
+        for reader, python in pythons.items()
+    ]
+    collected = _collect(jobs, config.batched)
+    return {
+        reader: {
+            framing: _errors(runs[index :: len(FRAMINGS)]) or runs[index :: len(FRAMINGS)]
+            for index, framing in enumerate(FRAMINGS)
+        }
+        for reader, runs in collected.items()
+    }
+
+
 def measure_throughput(
     config: Config, url: str, pid: int, pythons: Dict[str, str]
 ) -> Dict[str, Any]:
     """Best of ``throughput_repeats`` (noise only ever slows a run down); CPU: the least."""
-    jobs = []
-    for _ in range(config.throughput_repeats):
-        for reader in pythons:
-            specs = [
-                {
-                    "kind": "throughput",
-                    "reader": reader,
-                    "url": url,
-                    "server_pid": pid,
-                    "count": config.throughput_count,
-                    "framing": framing,
-                }
-                for framing in FRAMINGS
-            ]
-            jobs.append((reader, pythons[reader], specs))
-    collected = _collect(jobs, config.batched)
-    out: Dict[str, Any] = {}
-    for reader, runs in collected.items():
-        out[reader] = {}
-        for index, framing in enumerate(FRAMINGS):
-            mine = runs[index :: len(FRAMINGS)]
-            error = _errors(mine)
-            if error:
-                out[reader][framing] = error
-                continue
-            out[reader][framing] = {
+    spec = {"kind": "throughput", "url": url, "server_pid": pid, "count": config.throughput_count}
+    runs = _per_framing(config, pythons, config.throughput_repeats, spec)
+    return {
+        reader: {
+            framing: mine
+            if isinstance(mine, dict)
+            else {
                 "tokens_per_s": max(r["tokens_per_s"] for r in mine),
                 "cpu_us_per_token": min(r["cpu_us_per_token"] for r in mine),
                 "runs": mine,
             }
-    return out
+            for framing, mine in by_framing.items()
+        }
+        for reader, by_framing in runs.items()
+    }
 
 
 def measure_latency(config: Config, url: str, pythons: Dict[str, str]) -> Dict[str, Any]:
     """p50 and p99 of each run; the median over ``latency_repeats`` runs."""
-    jobs = []
-    for _ in range(config.latency_repeats):
-        for reader in pythons:
-            specs = [
-                {
-                    "kind": "latency",
-                    "reader": reader,
-                    "url": url,
-                    "count": config.latency_count,
-                    "delay": config.latency_delay,
-                    "framing": framing,
-                }
-                for framing in FRAMINGS
-            ]
-            jobs.append((reader, pythons[reader], specs))
-    collected = _collect(jobs, config.batched)
-    out: Dict[str, Any] = {}
-    for reader, runs in collected.items():
-        out[reader] = {}
-        for index, framing in enumerate(FRAMINGS):
-            mine = runs[index :: len(FRAMINGS)]
-            error = _errors(mine)
-            out[reader][framing] = error or {
+    spec = {
+        "kind": "latency",
+        "url": url,
+        "count": config.latency_count,
+        "delay": config.latency_delay,
+    }
+    runs = _per_framing(config, pythons, config.latency_repeats, spec)
+    return {
+        reader: {
+            framing: mine
+            if isinstance(mine, dict)
+            else {
                 "p50_ms": statistics.median(r["p50_ms"] for r in mine),
                 "p99_ms": statistics.median(r["p99_ms"] for r in mine),
                 "max_ms": max(r["max_ms"] for r in mine),
                 "runs": mine,
             }
-    return out
+            for framing, mine in by_framing.items()
+        }
+        for reader, by_framing in runs.items()
+    }
 
 
 def measure_concurrency(
