@@ -204,7 +204,7 @@ def raise_for_refusal(answer: Mapping[str, Any], status_code: int) -> None:
         raise RateLimitError(
             f"the site's token limit is reached: {message}",
             status_code=status_code,
-            body=excerpt(json.dumps(answer, ensure_ascii=False)),
+            body=_json_excerpt(answer),
         )
     if answer.get("ipBanned"):
         raise IPBannedError(f"the site banned this IP address: {message}", site_message=message)
@@ -218,6 +218,11 @@ def raise_for_refusal(answer: Mapping[str, Any], status_code: int) -> None:
         )
 
 
+def _json_excerpt(value: Any) -> str:
+    """``value`` as JSON, cut to one short line for an error message."""
+    return excerpt(json.dumps(value, ensure_ascii=False))
+
+
 def _site_message(answer: Mapping[str, Any]) -> str:
     error = answer.get("error")
     for candidate in (
@@ -226,7 +231,7 @@ def _site_message(answer: Mapping[str, Any]) -> str:
     ):
         if isinstance(candidate, str) and candidate:
             return candidate
-    return excerpt(json.dumps(answer, ensure_ascii=False))
+    return _json_excerpt(answer)
 
 
 def chunk_text(chunk: Mapping[str, Any]) -> str:
@@ -235,8 +240,7 @@ def chunk_text(chunk: Mapping[str, Any]) -> str:
     choices = chunk.get("choices")
     if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
         raise ResponseError(
-            f"cannot read the event {excerpt(json.dumps(chunk, ensure_ascii=False))!r}:"
-            " expected OpenAI chunk choices"
+            f"cannot read the event {_json_excerpt(chunk)!r}: expected OpenAI chunk choices"
         )
     if not choices:
         return ""
@@ -246,8 +250,7 @@ def chunk_text(chunk: Mapping[str, Any]) -> str:
         text = choices[0].get("text")
     if text is not None and not isinstance(text, str):
         raise ResponseError(
-            f"cannot read the event {excerpt(json.dumps(chunk, ensure_ascii=False))!r}:"
-            " its text is not a string"
+            f"cannot read the event {_json_excerpt(chunk)!r}: its text is not a string"
         )
     return text or ""
 
@@ -357,14 +360,11 @@ class ChatGptt(GeneratorProvider, ProviderModelMixin):
     def read_reply(cls, answer: Any, status_code: int) -> str:
         """The ``data`` of a JSON answer with ``status: success``; raises for the others."""
         if not isinstance(answer, dict):
-            raise ResponseError(
-                f"expected a JSON object, got {excerpt(json.dumps(answer, ensure_ascii=False))}"
-            )
+            raise ResponseError(f"expected a JSON object, got {_json_excerpt(answer)}")
         raise_for_refusal(answer, status_code)
         if answer.get("status") != "success" or not isinstance(answer.get("data"), str):
             raise ResponseError(
-                "expected status 'success' and a string 'data', got"
-                f" {excerpt(json.dumps(answer, ensure_ascii=False))}"
+                f"expected status 'success' and a string 'data', got {_json_excerpt(answer)}"
             )
         return answer["data"]
 
