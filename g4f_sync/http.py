@@ -21,6 +21,7 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from . import errors
+from .interrupt import current_scope
 
 __all__ = [
     "DEFAULT_POOL_MAXSIZE",
@@ -198,7 +199,9 @@ class Transport:
     """The HTTP side of one completion: sends requests with retries, keeps every
     response it opened, and closes them all.
 
-    Arguments given here win over the session's own ``timeout``/``retry``/proxy.
+    Arguments given here win over the session's own ``timeout``/``retry``/proxy. A
+    transport created while an :class:`~g4f_sync.interrupt.InterruptScope` is active in
+    its thread joins that scope.
     """
 
     def __init__(
@@ -223,6 +226,10 @@ class Transport:
             else getattr(self.session, "retry", DEFAULT_RETRY)
         )
         self.responses: List[requests.Response] = []
+        self.interrupted = False
+        scope = current_scope()
+        if scope is not None:
+            scope.add(self)
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """Send a request and return the streaming response once its status is 2xx.
@@ -234,6 +241,7 @@ class Transport:
             kwargs.setdefault("proxies", self.proxies)
         attempt = 0
         while True:
+            self._check_interrupted()
             try:
                 response = self.session.request(
                     method, url, stream=True, timeout=self.timeout, **kwargs
@@ -257,6 +265,7 @@ class Transport:
                     attempt += 1
                     continue
             self.responses.append(response)
+            self._check_interrupted()
             try:
                 raise_for_status(response)
             except errors.G4FError as error:
@@ -271,7 +280,9 @@ class Transport:
 
     def interrupt(self) -> None:
         """Unblock a read waiting in another thread: shut the sockets of the open
-        responses down. Thread-safe; the reading thread then sees the stream end."""
+        responses down. Thread-safe; the reading thread then sees the stream end, and
+        a request not yet answered raises :class:`~g4f_sync.errors.ConnectionError`."""
+        self.interrupted = True
         for response in list(self.responses):
             sock = _response_socket(response)
             if sock is not None:
@@ -279,6 +290,10 @@ class Transport:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+    def _check_interrupted(self) -> None:
+        if self.interrupted:
+            raise errors.ConnectionError("interrupted by the caller before the answer began")
 
     def close(self) -> None:
         """Close every response (the server sees the connection end) and an owned session."""

@@ -43,6 +43,7 @@ from typing import (
 )
 
 from . import errors
+from .interrupt import InterruptScope
 
 if TYPE_CHECKING:
     import asyncio
@@ -591,9 +592,12 @@ def run_batch(
     updating line); ``None`` shows it when stderr is a terminal.
 
     Leaving early (Ctrl-C while waiting, ``break`` then close or garbage collection)
-    cancels the calls not yet started and re-raises; calls already running cannot be
-    stopped from outside and finish in the background. Results the caller never
-    received that are iterators with ``close()`` (open streams) are closed.
+    cancels the calls not yet started and re-raises. Calls already running on a thread
+    pool (the default one, or a ``ThreadPoolExecutor``) each run in an
+    :class:`~g4f_sync.interrupt.InterruptScope`: the connections they opened are
+    interrupted, so their streams end at once instead of finishing in the background
+    (on other executors they finish). Results the caller never received that are
+    iterators with ``close()`` (open streams) are closed.
     """
     if max_workers < 1:
         raise errors.InvalidRequestError(f"max_workers must be at least 1, got {max_workers}")
@@ -614,6 +618,7 @@ def _run_batch(
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     own_executor = executor is None
+    in_threads = own_executor or isinstance(executor, ThreadPoolExecutor)
     pool: Executor = (
         ThreadPoolExecutor(max_workers, thread_name_prefix="g4f_sync.run_batch")
         if executor is None
@@ -622,6 +627,7 @@ def _run_batch(
     display: Optional[_Progress] = None
     pending = enumerate(calls)
     running: Dict[Future[T], int] = {}
+    scopes: Dict[Future[T], InterruptScope] = {}
     finished: Dict[int, BatchResult[T]] = {}  # ordered: done, waiting for earlier ones
     ready: Deque[BatchResult[T]] = deque()  # to yield now
     next_index = 0
@@ -633,7 +639,13 @@ def _run_batch(
             if item is None:
                 return
             index, call = item
-            running[pool.submit(call)] = index
+            if in_threads:
+                scope = InterruptScope()
+                future = pool.submit(_run_in_scope, call, scope)
+                scopes[future] = scope
+            else:
+                future = pool.submit(call)
+            running[future] = index
 
     try:
         if progress:
@@ -644,6 +656,7 @@ def _run_batch(
             while not done:
                 done = wait(running, timeout=_WAIT_SLICE, return_when=FIRST_COMPLETED)[0]
             for future in sorted(done, key=running.__getitem__):
+                scopes.pop(future, None)
                 result = _result_of(running.pop(future), future)
                 if display is not None:
                     display.update(result.ok)
@@ -662,12 +675,19 @@ def _run_batch(
         for future in running:
             if not future.cancel():
                 future.add_done_callback(_close_unclaimed_future)
+                if future in scopes:
+                    scopes[future].interrupt()
         for result in itertools.chain(ready, finished.values()):
             _close_unclaimed(result.value)
         if own_executor:
             pool.shutdown(wait=complete, cancel_futures=True)
         if display is not None:
             display.close()
+
+
+def _run_in_scope(call: Callable[[], T], scope: InterruptScope) -> T:
+    with scope:
+        return call()
 
 
 def _is_terminal(stream: Any) -> bool:
