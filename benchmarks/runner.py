@@ -336,10 +336,22 @@ def _concurrency(
             "one_stream_send_span_s": statistics.median(r["send_span_s"] for r in alone),
             "server_cpu_share": _median(r.get("server_cpu_share") for r in many),
             "client_cpu_share": _median(r.get("client_cpu_share") for r in many),
+            "rss_per_extra_stream_kib": _rss_growth(alone, many, config.concurrency_streams),
             "runs": many,
             "one_stream_runs": alone,
         }
     return out
+
+
+def _rss_growth(
+    alone: List[Dict[str, Any]], many: List[Dict[str, Any]], streams: int
+) -> Optional[float]:
+    """Peak RSS added by each stream beyond the first (each run is a fresh process)."""
+    one = _median(r.get("peak_rss_kib") for r in alone)
+    all_of_them = _median(r.get("peak_rss_kib") for r in many)
+    if one is None or all_of_them is None or streams < 2:
+        return None
+    return (all_of_them - one) / (streams - 1)
 
 
 def measure_import(config: Config, reference_python: Optional[str]) -> Dict[str, Any]:
@@ -498,6 +510,16 @@ def targets(results: Dict[str, Any]) -> List[Dict[str, Any]]:
         else f"requests floor {floor_p99:.2f} ms, raw socket "
         f"{_get(conc, 'socket', 'p99_ms') or float('nan'):.2f} ms",
         _get(conc, "g4f", "p99_ms"),
+    )
+    growth_floor = _get(conc, "requests", "rss_per_extra_stream_kib")
+    add(
+        "concurrency",
+        f"{streams} streams: peak RSS KiB per extra stream (provider on run_batch)",
+        _get(conc, "provider", "rss_per_extra_stream_kib"),
+        256.0,
+        False,
+        "" if growth_floor is None else f"requests floor {growth_floor:.0f} KiB",
+        _get(conc, "g4f", "rss_per_extra_stream_kib"),
     )
     imp = results.get("import", {})
     requests_ms = _get(imp, "requests", "import_ms")

@@ -192,6 +192,7 @@ def measure_concurrency(spec: Spec) -> Result:
         "send_span_s": percentile(spans, 50),
         "server_cpu_share": server_share,
         "client_cpu_share": cpu / wall,
+        "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,  # KiB on Linux
     }
 
 
