@@ -161,3 +161,23 @@ def test_random_ids() -> None:
     assert len(visitor) == 20 and visitor.isalnum() and visitor == visitor.lower()
     client_id = get_random_hex(10)
     assert len(client_id) == 10 and int(client_id, 16) >= 0
+
+
+def test_rebase_provider_keeps_paths_under_the_base_and_adds_the_query() -> None:
+    from g4f_sync.Provider.registry import rebase_provider
+
+    mirror = rebase_provider(Koala, "http://127.0.0.1:8080/proxy/", query={"count": "3"})
+    assert mirror.__name__ == "Koala" and issubclass(mirror, Koala) and mirror.working
+    assert mirror.api_endpoint == "http://127.0.0.1:8080/proxy/api/gpt/?count=3"
+    assert mirror.url == "http://127.0.0.1:8080/proxy/chat?count=3"
+    assert Koala.url == "https://koala.sh/chat"
+    with pytest.raises(errors.InvalidRequestError, match=r"base URL 'ftp://x' must be http\(s\)"):
+        rebase_provider(Koala, "ftp://x")
+
+    class Page:
+        url = "https://site.test/"
+
+    with pytest.raises(
+        errors.InvalidRequestError, match=r"^Page has no api_endpoint to put a query on$"
+    ):
+        rebase_provider(Page, "http://127.0.0.1:1", query={"a": "1"})  # type: ignore[arg-type]

@@ -7,8 +7,8 @@ never checks ``working``, so a subclass pointed at a mirror or the emulator (wit
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Type, Union
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Dict, List, Mapping, Optional, Type, Union
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from .. import errors
 from .base import BaseProvider, ProviderModelMixin
@@ -116,14 +116,18 @@ def not_working_error(provider: Any) -> errors.ProviderNotWorkingError:
     )
 
 
-def rebase_provider(provider: Type[BaseProvider], base_url: str) -> Type[BaseProvider]:
+def rebase_provider(
+    provider: Type[BaseProvider], base_url: str, *, query: Optional[Mapping[str, str]] = None
+) -> Type[BaseProvider]:
     """A subclass of ``provider`` whose ``url`` and ``api_endpoint`` keep their paths (and
     queries) on ``base_url``'s scheme and host, under its path if it has one; it is marked
-    ``working = True`` (the caller chose the host) and keeps its name.
+    ``working = True`` (the caller chose the host) and keeps its name. ``query`` is added
+    to the query of both URLs (a provider that loads a page first sends it there too).
 
     ``rebase_provider(Koala, "http://127.0.0.1:8080")`` posts to
     ``http://127.0.0.1:8080/api/gpt/``. Raises
-    :class:`~g4f_sync.errors.InvalidRequestError` for a URL without http(s) scheme and host.
+    :class:`~g4f_sync.errors.InvalidRequestError` for a URL without http(s) scheme and host,
+    or a ``query`` for a provider without ``api_endpoint``.
     """
     base = urlsplit(base_url)
     if base.scheme not in ("http", "https") or not base.netloc:
@@ -131,17 +135,27 @@ def rebase_provider(provider: Type[BaseProvider], base_url: str) -> Type[BasePro
             f"base URL {base_url!r} must be http(s)://host[:port][/path]"
         )
     prefix = base.path.rstrip("/")
+    extra = list((query or {}).items())
 
     def rebase(url: str) -> str:
         parts = urlsplit(url)
-        return urlunsplit((base.scheme, base.netloc, prefix + parts.path, parts.query, ""))
+        pairs = parse_qsl(parts.query, keep_blank_values=True) + extra
+        new_query = urlencode(pairs, quote_via=quote)
+        return urlunsplit((base.scheme, base.netloc, prefix + parts.path, new_query, ""))
 
-    attributes = {
-        "url": rebase(provider.url),
-        "api_endpoint": rebase(provider.api_endpoint),
+    attributes: Dict[str, Any] = {
         "working": True,
         "__module__": provider.__module__,
         "__qualname__": provider.__qualname__,
         "__doc__": provider.__doc__,
     }
+    if not isinstance(getattr(provider, "api_endpoint", None), str):
+        if extra:
+            raise errors.InvalidRequestError(
+                f"{provider.__name__} has no api_endpoint to put a query on"
+            )
+    else:
+        attributes["api_endpoint"] = rebase(provider.api_endpoint)
+    if isinstance(getattr(provider, "url", None), str):
+        attributes["url"] = rebase(provider.url)
     return type(provider.__name__, (provider,), attributes)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from types import TracebackType
 from typing import Any, Optional, TypeVar
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from .chatgptt import ChatGpttOptions, ChatGpttService
 from .koala import KoalaOptions, KoalaService
@@ -117,30 +116,10 @@ class Emulator:
         as per-request options (``count=5``, ``tokens=["a", "b"]``, ``fault=None``,
         ``done=True``), so a provider that loads a page first sends them there too.
         """
-        attributes: dict[str, Any] = {
-            "working": True,
-            "__module__": provider.__module__,
-            "__qualname__": provider.__qualname__,
-            "__doc__": provider.__doc__,
-        }
-        endpoint = getattr(provider, "api_endpoint", None)
-        if isinstance(getattr(provider, "url", None), str):
-            page_query = query if isinstance(endpoint, str) else None
-            attributes["url"] = self._rebase(provider.url, page_query)  # type: ignore[attr-defined]
-        if isinstance(endpoint, str):
-            attributes["api_endpoint"] = self._rebase(endpoint, query)
-        elif query:
-            raise ValueError(f"{provider.__name__} has no api_endpoint to put a query on")
-        return type(provider.__name__, (provider,), attributes)  # type: ignore[return-value]
+        from ..Provider.registry import rebase_provider
 
-    def _rebase(self, url: str, query: Optional[dict[str, Any]] = None) -> str:
-        parts = urlsplit(url)
-        base = urlsplit(self.url)
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        pairs += [(name, _query_value(value)) for name, value in (query or {}).items()]
-        return urlunsplit(
-            (base.scheme, base.netloc, parts.path, urlencode(pairs, quote_via=quote), "")
-        )
+        options = {name: _query_value(value) for name, value in query.items()}
+        return rebase_provider(provider, self.url, query=options)  # type: ignore[arg-type,return-value]
 
     def _started(self) -> LoopbackServer:
         if self._server is None:
