@@ -10,6 +10,7 @@
     ├── ProviderNotFoundError                  no provider fits the request
     ├── ProviderNotWorkingError                ``working = False``, or the site changed
     ├── RetryProviderError                     every provider of a RetryProvider failed: ``.errors``
+    ├── CancelledError                         the caller interrupted the call
     ├── MissingRequirementsError (ImportError) an optional package is not installed
     ├── ConnectionError (ConnectionError)       could not reach the server
     │   └── StreamInterruptedError              connection lost mid-stream
@@ -35,6 +36,7 @@ import builtins
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 
 __all__ = [
+    "CancelledError",
     "CloudflareError",
     "ConnectionError",
     "ContentFlaggedError",
@@ -112,6 +114,13 @@ class RetryProviderError(G4FError):
     def __init__(self, message: str, *, errors: Sequence[Tuple[str, BaseException]] = ()) -> None:
         super().__init__(message)
         self.errors: List[Tuple[str, BaseException]] = list(errors)
+
+
+class CancelledError(G4FError):
+    """The caller stopped the call from another thread: ``interrupt()``, or leaving a
+    ``run_batch`` or ``ThreadedStream`` early. Raised in whichever phase the call was
+    (connecting, waiting for the answer, reading it), never reported as a lost
+    connection; ``.partial`` holds the text that arrived before."""
 
 
 class MissingRequirementsError(G4FError, ImportError):

@@ -9,19 +9,22 @@ from __future__ import annotations
 import email.message
 import email.utils
 import http.client
-import json
+import math
 import random
 import socket
+import threading
 import time
 from typing import Any, Callable, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
-from . import errors
+from . import compat, errors
 from .interrupt import current_scope
+from .json_decode import decode_json
 
 __all__ = [
     "DEFAULT_POOL_MAXSIZE",
@@ -38,6 +41,8 @@ __all__ = [
     "read_body",
     "read_json",
     "read_text",
+    "redact_url",
+    "send_with_retries",
 ]
 
 PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
@@ -68,20 +73,38 @@ class Timeout(NamedTuple):
     @classmethod
     def coerce(cls, value: TimeoutLike) -> Timeout:
         """Accept a ``Timeout``, one number for both, a ``(connect, read)`` pair, or None
-        for the defaults."""
+        for the defaults. Raises :class:`~g4f_sync.errors.InvalidRequestError` unless
+        each value is a positive, finite number of seconds or None (wait forever)."""
         if value is None:
             return DEFAULT_TIMEOUT
-        if isinstance(value, Timeout):
-            return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if value <= 0:
-                raise errors.InvalidRequestError(f"timeout must be positive, got {value!r}")
-            return cls(float(value), float(value))
         if isinstance(value, tuple) and len(value) == 2:
-            return cls(*value)
+            connect = _seconds("timeout", "connect", value[0], value)
+            read = _seconds("timeout", "read", value[1], value)
+            return cls(connect, read)
+        if _is_number(value):
+            seconds = _seconds("timeout", None, value, value)
+            return cls(seconds, seconds)
         raise errors.InvalidRequestError(
             f"timeout must be a number, a (connect, read) pair or a Timeout, got {value!r}"
         )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _seconds(option: str, part: Optional[str], value: object, whole: object) -> Optional[float]:
+    """``value`` as seconds: a positive finite number, or None (no limit)."""
+    if value is None and part is not None:
+        return None
+    if _is_number(value) and 0 < value < math.inf:  # type: ignore[operator]
+        return float(value)  # type: ignore[arg-type]
+    what = f"the {part} part of {option}" if part else option
+    hint = "; use None to wait forever" if _is_number(value) and value == math.inf else ""
+    raise errors.InvalidRequestError(
+        f"{what} must be a positive number of seconds or None, got {value!r}"
+        f"{f' (in {whole!r})' if part else ''}{hint}"
+    )
 
 
 TimeoutLike = Union[Timeout, float, Tuple[Optional[float], Optional[float]], None]
@@ -105,10 +128,12 @@ class Retry(NamedTuple):
 
     @classmethod
     def coerce(cls, value: Union[Retry, int, None]) -> Retry:
-        """Accept a ``Retry``, a number of retries, or None for the defaults."""
+        """Accept a ``Retry``, a number of retries, or None for the defaults; raises
+        :class:`~g4f_sync.errors.InvalidRequestError` for anything else."""
         if value is None:
             return DEFAULT_RETRY
         if isinstance(value, Retry):
+            _check_retry(value)
             return value
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return cls(total=value)
@@ -122,40 +147,85 @@ class Retry(NamedTuple):
         return max(delay, retry_after or 0.0)
 
 
+def _check_retry(retry: Retry) -> None:
+    if not (_is_number(retry.total) and isinstance(retry.total, int) and retry.total >= 0):
+        raise errors.InvalidRequestError(
+            f"Retry.total must be a non-negative integer, got {retry.total!r}"
+        )
+    for name in ("backoff", "backoff_max", "retry_after_max"):
+        value = getattr(retry, name)
+        if not (_is_number(value) and 0 <= value < math.inf):
+            raise errors.InvalidRequestError(
+                f"Retry.{name} must be a non-negative number of seconds, got {value!r}"
+            )
+
+
 DEFAULT_RETRY = Retry()
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its user information replaced by ``***``
+    (``http://user:***@host:3128``); works on malformed URLs too."""
+    scheme, separator, rest = url.partition("//")
+    if not separator:
+        return url
+    end = len(rest)
+    for stop in "/?#":
+        index = rest.find(stop)
+        if index >= 0:
+            end = min(end, index)
+    authority = rest[:end]
+    userinfo, at, host = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}//{user}:***@{host}{rest[end:]}"
 
 
 def parse_proxy(proxy: Optional[str]) -> Optional[Mapping[str, str]]:
     """Turn ``"http://user:pw@host:3128"`` or ``"socks5://host:1080"`` into requests'
     ``proxies`` mapping. Raises :class:`~g4f_sync.errors.InvalidProxyError` for a
     malformed URL and :class:`~g4f_sync.errors.MissingRequirementsError` for SOCKS
-    without PySocks."""
+    without PySocks; messages show the URL with its password masked."""
     if proxy is None:
         return None
     if not isinstance(proxy, str) or not proxy.strip():
-        raise errors.InvalidProxyError(f"proxy must be a URL string, got {proxy!r}")
+        raise errors.InvalidProxyError(
+            f"proxy must be a URL string, got {type(proxy).__name__ if proxy else repr(proxy)}"
+        )
+    shown = redact_url(proxy)
     parts = urlsplit(proxy)
     if parts.scheme not in PROXY_SCHEMES:
         raise errors.InvalidProxyError(
-            f"proxy {proxy!r}: scheme must be one of {', '.join(PROXY_SCHEMES)}"
+            f"proxy {shown!r}: scheme must be one of {', '.join(PROXY_SCHEMES)}"
             " (for example http://host:3128)"
         )
     try:
         port = parts.port
     except ValueError:
         raise errors.InvalidProxyError(
-            f"proxy {proxy!r}: the port is not a number 0-65535"
+            f"proxy {shown!r}: the port is not a number 0-65535"
         ) from None
     if not parts.hostname:
-        raise errors.InvalidProxyError(f"proxy {proxy!r}: no host name")
+        raise errors.InvalidProxyError(f"proxy {shown!r}: no host name")
+    try:
+        urllib3.util.parse_url(proxy)
+    except urllib3.exceptions.LocationParseError:
+        raise errors.InvalidProxyError(
+            f"proxy {shown!r}: the host {parts.hostname!r} is not a valid host name"
+        ) from None
+    if any(char.isspace() for char in parts.hostname):
+        raise errors.InvalidProxyError(
+            f"proxy {shown!r}: the host {parts.hostname!r} is not a valid host name"
+        )
     if port is None and parts.scheme.startswith("socks"):
-        raise errors.InvalidProxyError(f"proxy {proxy!r}: a SOCKS proxy needs a port")
+        raise errors.InvalidProxyError(f"proxy {shown!r}: a SOCKS proxy needs a port")
     if parts.scheme.startswith("socks"):
         try:
             import socks  # noqa: F401  (PySocks, which requests uses for SOCKS)
         except ImportError:
             raise errors.MissingRequirementsError(
-                f"proxy {proxy!r} needs PySocks: pip install 'g4f_sync[socks]'"
+                f"proxy {shown!r} needs PySocks: pip install 'g4f_sync[socks]'"
             ) from None
     return {"http": proxy, "https": proxy}
 
@@ -165,8 +235,34 @@ DEFAULT_POOL_MAXSIZE = 32
 it at once without a connection being discarded."""
 
 
+class _Adapter(HTTPAdapter):
+    """requests' adapter whose pools report their sockets (:mod:`g4f_sync.compat`), so
+    that an interrupt reaches a request that is connecting or waiting for its answer,
+    and whose ``close()`` closes the pooled connections."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = compat.POOL_CLASSES
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if type(manager) is urllib3.ProxyManager:  # not SOCKS, which has its own pools
+            manager.pool_classes_by_scheme = compat.POOL_CLASSES
+        return manager
+
+    def close(self) -> None:
+        for manager in (self.poolmanager, *self.proxy_manager.values()):
+            compat.close_pools(manager)
+        super().close()
+
+
 class Session(requests.Session):
     """A requests session with g4f_sync's defaults: proxy, timeout, retries, pool size.
+
+    ``timeout`` and ``max_retries`` apply to every request sent through it, g4f_sync's
+    and your own (``session.get(...)``; a request's own ``timeout=`` wins); retries
+    follow :class:`Retry`, and once they are spent you get the last response (or
+    requests' exception), as with requests. ``close()`` closes every pooled connection.
 
     Safe to share between threads for sending requests (requests' pool is
     thread-safe); do not change its headers or cookies while other threads use it.
@@ -184,24 +280,90 @@ class Session(requests.Session):
         max_retries: Union[Retry, int, None] = None,
         pool_maxsize: int = DEFAULT_POOL_MAXSIZE,
     ) -> None:
-        super().__init__()
+        if not (isinstance(pool_maxsize, int) and not isinstance(pool_maxsize, bool)) or (
+            pool_maxsize < 1
+        ):
+            raise errors.InvalidRequestError(
+                f"pool_maxsize must be a positive integer, got {pool_maxsize!r}"
+            )
         self.timeout = Timeout.coerce(timeout)
         self.retry = Retry.coerce(max_retries)
         proxies = parse_proxy(proxy)
+        super().__init__()
         if proxies:
             self.proxies.update(proxies)
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_maxsize)
+        adapter = _Adapter(pool_connections=4, pool_maxsize=pool_maxsize)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """requests' ``send``, with this session's timeout when none is given and its
+        retries, unless a g4f_sync call is sending (it retries itself)."""
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        if getattr(_sending, "transport", None) is not None:
+            return super().send(request, **kwargs)
+        return send_with_retries(lambda: super(Session, self).send(request, **kwargs), self.retry)
+
+
+_sending = threading.local()
+"""``transport``: the :class:`Transport` sending in this thread, if any."""
+
+
+def send_with_retries(
+    send_once: Callable[[], requests.Response],
+    retry: Retry,
+    pause: Callable[[float], None] = time.sleep,
+) -> requests.Response:
+    """Call ``send_once`` until it answers with a status not worth retrying, or
+    ``retry`` is spent; ``pause(seconds)`` waits before each retry.
+
+    Retried: connection errors (not TLS errors) and the statuses of
+    :data:`RETRY_STATUSES`, whose response is closed first; a ``Retry-After`` longer
+    than ``retry.retry_after_max`` is not waited for. Returns the last response, or
+    raises the last exception.
+    """
+    attempt = 0
+    while True:
+        try:
+            response = send_once()
+        except requests.RequestException as exc:
+            if attempt >= retry.total or not _worth_retrying(exc):
+                raise
+            pause(retry.wait(attempt))
+        else:
+            delay = _retry_delay(response, attempt, retry)
+            if delay is None:
+                return response
+            response.close()
+            pause(delay)
+        attempt += 1
+
+
+def _worth_retrying(exc: requests.RequestException) -> bool:
+    return isinstance(exc, requests.ConnectionError) and not isinstance(
+        exc, requests.exceptions.SSLError
+    )
+
+
+def _retry_delay(response: requests.Response, attempt: int, retry: Retry) -> Optional[float]:
+    """Seconds to wait before sending again after ``response``; None: do not."""
+    if response.status_code not in RETRY_STATUSES or attempt >= retry.total:
+        return None
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if retry_after is not None and retry_after > retry.retry_after_max:
+        return None
+    return retry.wait(attempt, retry_after)
 
 
 class Transport:
     """The HTTP side of one completion: sends requests with retries, keeps every
     response it opened, and closes them all.
 
-    Arguments given here win over the session's own ``timeout``/``retry``/proxy. A
-    transport created while an :class:`~g4f_sync.interrupt.InterruptScope` is active in
-    its thread joins that scope.
+    Arguments given here win over the session's own ``timeout``/``retry``/proxy; all
+    are checked here, before any I/O. A transport created while an
+    :class:`~g4f_sync.interrupt.InterruptScope` is active in its thread joins that
+    scope.
     """
 
     def __init__(
@@ -212,65 +374,91 @@ class Transport:
         timeout: TimeoutLike = None,
         max_retries: Union[Retry, int, None] = None,
     ) -> None:
+        if session is not None and not isinstance(session, requests.Session):
+            raise errors.InvalidRequestError(
+                "session must be a requests.Session (for example g4f_sync.Session()),"
+                f" got {type(session).__name__}"
+            )
         self.proxies = parse_proxy(proxy)
-        self.owns_session = session is None
-        self.session = session if session is not None else Session()
         self.timeout = (
             Timeout.coerce(timeout)
             if timeout is not None
-            else getattr(self.session, "timeout", DEFAULT_TIMEOUT)
+            else Timeout.coerce(getattr(session, "timeout", None))
         )
         self.retry = (
             Retry.coerce(max_retries)
             if max_retries is not None
-            else getattr(self.session, "retry", DEFAULT_RETRY)
+            else Retry.coerce(getattr(session, "retry", None))
         )
+        self.owns_session = session is None
+        self.session = session if session is not None else Session()
         self.responses: List[requests.Response] = []
-        self.interrupted = False
+        self.attempts = 0
+        """Requests sent by the latest :meth:`request`, retries included."""
+        self._lock = threading.Lock()
+        self._interrupted = threading.Event()
+        self._sockets: List[socket.socket] = []  # of the request being sent
         scope = current_scope()
         if scope is not None:
             scope.add(self)
 
+    @property
+    def interrupted(self) -> bool:
+        """True once :meth:`interrupt` was called."""
+        return self._interrupted.is_set()
+
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """Send a request and return the streaming response once its status is 2xx.
 
-        Retries as :class:`Retry` says; raises the mapped error otherwise. The body is
-        not read: use :func:`iter_body` or ``g4f_sync.sse.iter_events``.
+        Retries as :class:`Retry` says; raises the mapped error otherwise, and
+        :class:`~g4f_sync.errors.CancelledError` once :meth:`interrupt` was called.
+        The body is not read: use :func:`iter_body` or ``g4f_sync.sse.iter_events``.
         """
         if self.proxies:
             kwargs.setdefault("proxies", self.proxies)
-        attempt = 0
-        while True:
+        self.attempts = 0
+        try:
+            response = send_with_retries(
+                lambda: self._send_once(method, url, kwargs), self.retry, self._pause
+            )
+        except requests.RequestException as exc:
             self._check_interrupted()
-            try:
-                response = self.session.request(
+            raise _with_attempts(wrap_requests_error(exc), self.attempts) from exc
+        self.responses.append(response)
+        self._check_interrupted()
+        try:
+            raise_for_status(response)
+        except errors.G4FError as error:
+            raise _with_attempts(error, self.attempts) from None
+        return response
+
+    def _send_once(self, method: str, url: str, kwargs: Any) -> requests.Response:
+        self._check_interrupted()
+        self.attempts += 1
+        _sending.transport = self
+        try:
+            with compat.watching_sockets(self):
+                return self.session.request(
                     method, url, stream=True, timeout=self.timeout, **kwargs
                 )
-            except requests.RequestException as exc:
-                error = wrap_requests_error(exc)
-                if (
-                    attempt < self.retry.total
-                    and isinstance(exc, requests.ConnectionError)
-                    and not isinstance(exc, requests.exceptions.SSLError)
-                ):
-                    time.sleep(self.retry.wait(attempt))
-                    attempt += 1
-                    continue
-                raise _with_attempts(error, attempt) from exc
-            if response.status_code in RETRY_STATUSES and attempt < self.retry.total:
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                if retry_after is None or retry_after <= self.retry.retry_after_max:
-                    response.close()
-                    time.sleep(self.retry.wait(attempt, retry_after))
-                    attempt += 1
-                    continue
-            self.responses.append(response)
-            self._check_interrupted()
-            try:
-                raise_for_status(response)
-            except errors.G4FError as error:
-                raise _with_attempts(error, attempt) from None
-            return response
+        finally:
+            _sending.transport = None
+            with self._lock:
+                self._sockets.clear()
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before a retry; :meth:`interrupt` ends the wait."""
+        self._interrupted.wait(seconds)
+        self._check_interrupted()
+
+    def watch_socket(self, sock: socket.socket) -> None:
+        """Called by the connection sending a request (:mod:`g4f_sync.compat`): an
+        interrupt shuts ``sock`` down until the request has its answer's head."""
+        with self._lock:
+            if not self._interrupted.is_set():
+                self._sockets.append(sock)
+                return
+        _shutdown(sock)
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", url, **kwargs)
@@ -278,45 +466,57 @@ class Transport:
     def post(self, url: str, **kwargs: Any) -> requests.Response:
         return self.request("POST", url, **kwargs)
 
-    def interrupt(self) -> None:
-        """Unblock a read waiting in another thread: shut the sockets of the open
-        responses down. Thread-safe; the reading thread then sees the stream end, and
-        a request not yet answered raises :class:`~g4f_sync.errors.ConnectionError`."""
-        self.interrupted = True
-        for response in list(self.responses):
-            sock = _response_socket(response)
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+    def interrupt(self) -> bool:
+        """Stop this transport's requests from any thread: a request not yet sent is not
+        sent, a wait before a retry ends, and a connect, a wait for the answer or a read
+        of it returns at once; the call then raises
+        :class:`~g4f_sync.errors.CancelledError`. Returns whether a socket was reached
+        (False also when nothing was in progress). Thread-safe, idempotent."""
+        with self._lock:
+            self._interrupted.set()
+            reached = sum(_shutdown(sock) for sock in self._sockets)
+            for response in self.responses:
+                reached += _shutdown_response(response)
+        return reached > 0
 
     def _check_interrupted(self) -> None:
-        if self.interrupted:
-            raise errors.ConnectionError("interrupted by the caller before the answer began")
+        if self._interrupted.is_set():
+            raise errors.CancelledError("interrupted by the caller")
 
     def close(self) -> None:
-        """Close every response (the server sees the connection end) and an owned session."""
-        while self.responses:
-            self.responses.pop().close()
+        """Close every response (the server sees the connection end) and an owned
+        session with its pooled connections."""
+        with self._lock:
+            responses, self.responses = self.responses, []
+        for response in responses:
+            response.close()
         if self.owns_session:
             self.session.close()
 
 
-def _with_attempts(error: errors.G4FError, retries: int) -> errors.G4FError:
-    if retries:
-        error.args = (f"{error} (after {retries + 1} attempts)", *error.args[1:])
+def _shutdown(sock: socket.socket) -> bool:
+    """Shut ``sock`` down for reading and writing; False if it is closed already."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        return False
+    return True
+
+
+def _shutdown_response(response: requests.Response) -> bool:
+    """Unblock a read of ``response``'s body (urllib3's ``shutdown()``); False when its
+    connection was already released or closed."""
+    try:
+        response.raw.shutdown()
+    except (AttributeError, ValueError, RuntimeError, OSError):
+        return False
+    return True
+
+
+def _with_attempts(error: errors.G4FError, attempts: int) -> errors.G4FError:
+    if attempts > 1:
+        error.args = (f"{error} (after {attempts} attempts)", *error.args[1:])
     return error
-
-
-def _response_socket(response: requests.Response) -> Optional[socket.socket]:
-    raw = response.raw
-    connection = getattr(raw, "_connection", None) or getattr(raw, "connection", None)
-    sock = getattr(connection, "sock", None)
-    if sock is None:  # the connection was already released; reach the socket file
-        fp = getattr(getattr(raw, "_fp", None), "fp", None)
-        sock = getattr(getattr(fp, "raw", None), "_sock", None)
-    return sock if isinstance(sock, socket.socket) else None
 
 
 def parse_retry_after(value: Optional[str]) -> Optional[float]:
@@ -562,12 +762,12 @@ def read_json(response: requests.Response, limit: int = BODY_LIMIT) -> Any:
     """
     text = read_text(response, limit)
     try:
-        return json.loads(text)
-    except ValueError:
+        return decode_json(text)
+    except ValueError as exc:
         kind = _content_type(response).split(";")[0].strip() or "no Content-Type"
         raise errors.ResponseError(
-            f"expected JSON from {_where(response)}, got {kind}"
-            f" (HTTP {response.status_code}): {excerpt(text) or '(empty body)'}"
+            f"expected JSON from {_where(response)}, got {kind} (HTTP {response.status_code}):"
+            f" {excerpt(text) or '(empty body)'} ({exc})"
         ) from None
 
 

@@ -77,13 +77,35 @@ def test_model_dump_is_plain_data_shaped_like_openai(emu: Emulator) -> None:
     assert "content='Hello, world!'" in repr(resp)
 
 
-def test_call_options_and_openai_extras_reach_the_provider(emu: Emulator) -> None:
+def test_call_options_reach_the_provider(emu: Emulator) -> None:
     client = Client(koala(emu), timeout=(5, 5), max_retries=0)
-    resp = client.chat.completions.create(
-        model="gpt-4o-mini", messages=HI, temperature=0.2, timeout=TIMEOUT
-    )
+    resp = client.chat.completions.create(model="gpt-4o-mini", messages=HI, timeout=TIMEOUT)
     assert resp.choices[0].message.content == "Hello, world!"
     assert json.loads(emu.requests[0].body)["model"] == "gpt-4o-mini"
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (
+            {"max_token": 1},
+            "Koala does not take the option 'max_token'; did you mean 'max_tokens'?",
+        ),
+        ({"timout": 1}, "Koala does not take the option 'timout'; did you mean 'timeout'?"),
+        (
+            {"temperature": 0.2},
+            "Koala does not take the option 'temperature'; it takes: ignore_working,"
+            " max_retries, max_tokens, provider, proxy, session, stop, stream, timeout",
+        ),
+    ],
+)
+def test_an_option_the_provider_does_not_take_is_refused_before_any_request(
+    emu: Emulator, option: dict, message: str
+) -> None:
+    with pytest.raises(errors.InvalidRequestError) as info:
+        Client(koala(emu)).chat.completions.create("", HI, **option)
+    assert str(info.value) == message
+    assert emu.requests == []
 
 
 def test_chatgptt_answers_through_the_same_client(emu: Emulator) -> None:

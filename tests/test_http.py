@@ -80,7 +80,8 @@ def test_timeout_coercion_and_defaults() -> None:
     assert Timeout.coerce(None) == DEFAULT_TIMEOUT == Timeout(10.0, 120.0)
     assert Timeout.coerce((1, 2)) == Timeout(1, 2)
     assert Timeout.coerce(3) == (3.0, 3.0)  # the pair requests takes
-    with pytest.raises(errors.InvalidRequestError, match="timeout must be positive"):
+    assert Timeout.coerce((None, 5)) == Timeout(None, 5.0)  # None: no limit
+    with pytest.raises(errors.InvalidRequestError, match="timeout must be a positive number"):
         Timeout.coerce(0)
     with pytest.raises(errors.InvalidRequestError, match="timeout must be a number"):
         Timeout.coerce("10")  # type: ignore[arg-type]

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from typing import Iterator, List, Optional
 
 import pytest
 import responses
+from tcp_state import SYN_SENT, Unanswered, established_to, states_to, wait_until
 
-from g4f_sync import errors, run_batch
+from g4f_sync import ThreadedStream, errors, run_batch
 from g4f_sync.emulator import Emulator
 from g4f_sync.http import Transport
 from g4f_sync.interrupt import InterruptScope, current_scope
 from g4f_sync.Provider import Koala
+from g4f_sync.Provider.registry import rebase_provider
 
 HI = [{"role": "user", "content": "Hi"}]
 
@@ -57,9 +60,7 @@ def test_a_transport_made_in_a_scope_joins_it_and_refuses_to_send_once_interrupt
         scope.interrupt()
     assert transport.interrupted
     assert not Transport().interrupted  # made outside the scope
-    with pytest.raises(
-        errors.ConnectionError, match=r"^interrupted by the caller before the answer began$"
-    ):
+    with pytest.raises(errors.CancelledError, match=r"^interrupted by the caller$"):
         transport.post("http://api.test/")
     assert len(responses.calls) == 0
 
@@ -92,3 +93,127 @@ def test_leaving_a_batch_early_stops_the_calls_already_running(emulator: Emulato
         for thread in threading.enumerate():
             if thread.name.startswith("g4f_sync.run_batch"):
                 thread.join(0.1)
+
+
+# interrupt() in every phase of a call
+
+
+class Reader(threading.Thread):
+    """Reads a stream to its end in a thread, keeping the tokens and the error."""
+
+    def __init__(self, stream: Iterator[str]) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.tokens: List[str] = []
+        self.error: Optional[BaseException] = None
+        self.first_token = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        try:
+            for token in self.stream:
+                self.tokens.append(token)
+                self.first_token.set()
+        except BaseException as exc:
+            self.error = exc
+
+
+def wait_for_status(emulator: Emulator, status: int) -> bool:
+    return wait_until(lambda: any(r.status == status for r in emulator.requests))
+
+
+PHASES = {
+    # phase: (emulator query, what shows the call is in that phase)
+    "waiting for the head": ({"fault": "silent_head"}, lambda e, r: e.wait_for_requests(1, 5)),
+    "waiting to retry": (
+        {"fault": "rate_limit", "retry_after": "30"},
+        lambda e, r: wait_for_status(e, 429),
+    ),
+    "reading a chunked body": (
+        {"fault": "silent", "drop_after": 1, "tokens": ["a", "b"]},
+        lambda e, r: r.first_token.wait(5),
+    ),
+    "reading a body that ends at EOF": (
+        {"fault": "silent", "drop_after": 1, "tokens": ["a", "b"], "framing": "close"},
+        lambda e, r: r.first_token.wait(5),
+    ),
+}
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_interrupt_ends_the_call_in_every_phase_as_cancelled(
+    emulator: Emulator, phase: str
+) -> None:
+    query, in_phase = PHASES[phase]
+    stream = emulator.provider(Koala, **query).create_completion(
+        "", HI, timeout=(60, 60), max_retries=1
+    )
+    reader = Reader(stream)
+    assert in_phase(emulator, reader)
+    reached = stream.interrupt()
+    reader.join(5)  # without the interrupt the call would wait 30 to 60 s
+    assert not reader.is_alive()
+    assert isinstance(reader.error, errors.CancelledError)
+    assert str(reader.error) == "Koala: interrupted by the caller"
+    assert reader.error.partial == "".join(reader.tokens) == ("a" if "body" in phase else "")
+    assert reached or phase == "waiting to retry"  # a pause may hold no socket
+    port = int(emulator.url.rsplit(":", 1)[1])
+    assert wait_until(lambda: established_to(port) == 0)  # the client closed its side
+
+
+def test_interrupt_ends_a_call_that_is_still_connecting() -> None:
+    with Unanswered() as server:
+        stream = rebase_provider(Koala, server.url).create_completion(
+            "", HI, timeout=(60, 60), max_retries=0
+        )
+        reader = Reader(stream)
+        assert wait_until(lambda: SYN_SENT in states_to(server.port))
+        assert stream.interrupt() is True
+        reader.join(5)  # without the interrupt, the connect timeout: 60 s
+        assert not reader.is_alive()
+        assert isinstance(reader.error, errors.CancelledError)
+        assert str(reader.error) == "Koala: interrupted by the caller"
+        assert SYN_SENT not in states_to(server.port)
+
+
+def test_interrupt_before_the_first_next_sends_nothing(emulator: Emulator) -> None:
+    stream = emulator.provider(Koala).create_completion("", HI)
+    assert stream.interrupt() is False  # nothing in progress
+    with pytest.raises(errors.CancelledError, match=r"^Koala: interrupted by the caller$"):
+        next(stream)
+    assert emulator.requests == []
+
+
+def test_closing_a_threaded_stream_reaches_a_call_waiting_for_the_head(
+    emulator: Emulator,
+) -> None:
+    call = functools.partial(
+        emulator.provider(Koala, fault="silent_head").create_completion,
+        "",
+        HI,
+        timeout=(60, 60),
+    )
+    stream = ThreadedStream(call)
+    stream.__enter__()
+    assert emulator.wait_for_requests(1, timeout=5)
+    stream.close()
+    assert emulator.requests[0].disconnected.wait(5)
+    assert not [t for t in threading.enumerate() if t.name.startswith("g4f_sync.Threaded")]
+
+
+def test_leaving_a_batch_early_stops_calls_waiting_for_the_head(emulator: Emulator) -> None:
+    fast = emulator.provider(Koala, tokens=["ok"])
+    silent = emulator.provider(Koala, fault="silent_head")
+
+    def ask(provider: type[Koala]) -> str:
+        return "".join(provider.create_completion("", HI, timeout=(60, 60)))
+
+    batch = run_batch(
+        [lambda: ask(fast), lambda: ask(silent), lambda: ask(silent)], max_workers=3, ordered=False
+    )
+    assert next(batch).value == "ok"
+    assert emulator.wait_for_requests(3, timeout=5)
+    batch.close()  # what Ctrl-C or break does
+    stalled = [request for request in emulator.requests if request.query.get("fault")]
+    assert len(stalled) == 2
+    assert all(request.disconnected.wait(5) for request in stalled)

@@ -69,7 +69,7 @@ def test_malformed_proxy_and_timeout_fail_before_io() -> None:
         mock.post(Koala.api_endpoint, body="")
         with pytest.raises(errors.InvalidProxyError, match="scheme must be one of"):
             Koala.create_completion("", HI, proxy="localhost:3128")
-        with pytest.raises(errors.InvalidRequestError, match="timeout must be positive"):
+        with pytest.raises(errors.InvalidRequestError, match="timeout must be a positive number"):
             Koala.create_completion("", HI, timeout=-1)
         assert len(mock.calls) == 0
 

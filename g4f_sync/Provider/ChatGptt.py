@@ -40,6 +40,7 @@ from ..errors import (
     ResponseStatusError,
 )
 from ..http import CLOUDFLARE_MARKERS, Transport, excerpt, read_json, read_text
+from ..json_decode import decode_json
 from ..sse import iter_events
 from ..typing import Messages
 from .base import GeneratorProvider, ProviderModelMixin
@@ -385,11 +386,9 @@ class ChatGptt(GeneratorProvider, ProviderModelMixin):
                     body=data,
                 )
             try:
-                chunk = json.loads(data)
-            except ValueError:
-                raise ResponseError(
-                    f"cannot read the event {excerpt(data)!r}: it is not JSON"
-                ) from None
+                chunk = decode_json(data)
+            except ValueError as exc:
+                raise ResponseError(f"cannot read the event {excerpt(data)!r}: {exc}") from None
             if not isinstance(chunk, dict):
                 raise ResponseError(f"cannot read the event {excerpt(data)!r}: not an object")
             raise_for_refusal(chunk, response.status_code)

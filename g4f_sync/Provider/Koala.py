@@ -7,7 +7,6 @@ Protocol: ``POST api_endpoint`` with ``{"input", "inputHistory", "outputHistory"
 
 from __future__ import annotations
 
-import json
 from json.decoder import scanstring
 from typing import Any, Dict, Iterator
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ from urllib3.util.request import ACCEPT_ENCODING
 
 from ..errors import ResponseError
 from ..http import Transport
+from ..json_decode import decode_json
 from ..sse import iter_events
 from ..typing import Messages
 from .base import GeneratorProvider, ProviderModelMixin
@@ -84,9 +84,9 @@ class Koala(GeneratorProvider, ProviderModelMixin):
                 return
             try:
                 token = _loads(event.data)
-            except ValueError:
+            except ValueError as exc:
                 raise ResponseError(
-                    f"cannot read the event line {'data: ' + event.data[:200]!r}: it is not JSON"
+                    f"cannot read the event line {'data: ' + event.data[:200]!r}: {exc}"
                 ) from None
             if not isinstance(token, str):
                 raise ResponseError(
@@ -96,9 +96,13 @@ class Koala(GeneratorProvider, ProviderModelMixin):
 
 
 def _loads(data: str) -> Any:
-    """``json.loads``, with a fast path for the usual event data: one JSON string."""
+    """:func:`~g4f_sync.json_decode.decode_json`, with a fast path for the usual event
+    data: one JSON string."""
     if data[:1] == '"':
-        token, end = scanstring(data, 1)
+        try:
+            token, end = scanstring(data, 1)
+        except ValueError:
+            end = -1
         if end == len(data):
             return token
-    return json.loads(data)
+    return decode_json(data)

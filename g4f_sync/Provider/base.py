@@ -8,8 +8,20 @@ wrapping happen here and in :mod:`g4f_sync.http`.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
-from typing import Any, ClassVar, Dict, Iterator, List, Optional, Union
+from typing import (
+    Any,
+    ClassVar,
+    Collection,
+    Dict,
+    FrozenSet,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Union,
+)
 
 import requests
 
@@ -18,12 +30,17 @@ from ..http import Retry, TimeoutLike, Transport, wrap_requests_error
 from ..typing import ROLES, Messages
 
 __all__ = [
+    "TRANSPORT_OPTIONS",
     "BaseProvider",
     "GeneratorProvider",
     "ProviderModelMixin",
     "TokenStream",
+    "check_options",
     "validate_messages",
 ]
+
+TRANSPORT_OPTIONS: FrozenSet[str] = frozenset({"proxy", "timeout", "max_retries", "session"})
+"""The keyword arguments every provider's ``create_completion`` takes."""
 
 
 class _ClassProperty:
@@ -49,6 +66,14 @@ class BaseProvider:
     supports_stream: ClassVar[bool] = True
     supports_system_message: ClassVar[bool] = False
     supports_message_history: ClassVar[bool] = False
+    supported_options: ClassVar[FrozenSet[str]] = frozenset()
+    """Keyword arguments ``create_completion`` takes beyond :data:`TRANSPORT_OPTIONS`;
+    any other raises :class:`~g4f_sync.errors.InvalidRequestError` before any I/O."""
+
+    @classmethod
+    def accepted_options(cls) -> FrozenSet[str]:
+        """Every keyword argument ``create_completion`` takes."""
+        return TRANSPORT_OPTIONS | {"stream"} | cls.supported_options
 
     @_ClassProperty
     def params(cls) -> str:  # noqa: N805 - a class property
@@ -97,6 +122,19 @@ class ProviderModelMixin:
         )
 
 
+def check_options(owner: str, given: Iterable[str], accepted: Collection[str]) -> None:
+    """Raise :class:`~g4f_sync.errors.InvalidRequestError` for the first name of
+    ``given`` not in ``accepted``, suggesting the closest accepted name (a typo) or
+    listing them all."""
+    for name in given:
+        if name in accepted:
+            continue
+        close = difflib.get_close_matches(name, sorted(accepted), n=1, cutoff=0.75)
+        names = ", ".join(sorted(accepted))
+        hint = f"did you mean {close[0]!r}?" if close else f"it takes: {names}"
+        raise errors.InvalidRequestError(f"{owner} does not take the option {name!r}; {hint}")
+
+
 def validate_messages(messages: Any) -> None:
     """Raise :class:`~g4f_sync.errors.InvalidMessagesError` naming the first bad item."""
     if not isinstance(messages, list):
@@ -130,8 +168,10 @@ class TokenStream(Iterator[str]):
     """The iterator of text tokens ``create_completion`` returns.
 
     ``close()``, leaving a ``with`` block, or dropping the last reference closes the
-    HTTP response. ``interrupt()`` may be called from another thread to unblock a read
-    waiting on a silent server; the iteration then ends.
+    HTTP response. ``interrupt()`` may be called from another thread: whatever the call
+    is doing (connecting, waiting for the answer, reading it, waiting to retry) returns
+    at once, and the iteration raises :class:`~g4f_sync.errors.CancelledError` after the
+    tokens that arrived (its ``.partial``).
     """
 
     __slots__ = ("_tokens", "_transport")
@@ -153,9 +193,10 @@ class TokenStream(Iterator[str]):
             close()
         self._transport.close()
 
-    def interrupt(self) -> None:
-        """Thread-safe: shut the connection down so a blocked read returns."""
-        self._transport.interrupt()
+    def interrupt(self) -> bool:
+        """Thread-safe: stop the call (see the class docstring); returns whether a
+        socket was reached."""
+        return self._transport.interrupt()
 
     def __enter__(self) -> TokenStream:
         return self
@@ -188,6 +229,9 @@ class GeneratorProvider(BaseProvider):
         the error's ``.partial`` holds their text.
         """
         validate_messages(messages)
+        if not isinstance(stream, bool):
+            raise errors.InvalidRequestError(f"stream must be True or False, got {stream!r}")
+        check_options(cls.__name__, kwargs, cls.accepted_options())
         if isinstance(cls, type) and issubclass(cls, ProviderModelMixin):
             model = cls.get_model(model)
         transport = Transport(
@@ -232,17 +276,35 @@ def _deliver(
                 yield token
         else:
             received.extend(tokens)
+        if transport.interrupted:  # an interrupted read may look like the end of the answer
+            raise errors.CancelledError("interrupted by the caller")
+    except Exception as exc:
+        error = _attribute(_mapped(exc, transport.interrupted), provider, received)
+        if error is exc:
+            raise
+        raise error from exc
+    else:
+        if not stream:
             yield "".join(received)
-    except errors.G4FError as error:
-        _attribute(error, provider, received)
-        raise
-    except requests.RequestException as exc:
-        raise _attribute(wrap_requests_error(exc), provider, received) from exc
     finally:
         close = getattr(tokens, "close", None)
         if close is not None:
             close()
         transport.close()
+
+
+def _mapped(exc: Exception, interrupted: bool) -> errors.G4FError:
+    """The G4FError for whatever a provider's generator raised: a CancelledError for
+    any failure after an interrupt, which is what caused it."""
+    if interrupted and not isinstance(exc, errors.CancelledError):
+        return errors.CancelledError("interrupted by the caller")
+    if isinstance(exc, errors.G4FError):
+        return exc
+    if isinstance(exc, requests.RequestException):
+        return wrap_requests_error(exc)
+    if isinstance(exc, RecursionError):
+        return errors.ResponseError("cannot read the answer: it is nested too deeply")
+    return errors.ResponseError(f"cannot read the answer ({type(exc).__name__}: {exc})")
 
 
 def _attribute(error: errors.G4FError, provider: str, received: List[str]) -> errors.G4FError:

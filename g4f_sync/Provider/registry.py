@@ -7,7 +7,7 @@ never checks ``working``, so a subclass pointed at a mirror or the emulator (wit
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Type, Union
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Type, Union
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from .. import errors
@@ -15,6 +15,7 @@ from .base import BaseProvider, ProviderModelMixin
 
 __all__ = [
     "ProviderLike",
+    "accepted_options",
     "get_provider",
     "provider_name",
     "rebase_provider",
@@ -36,6 +37,13 @@ def _providers() -> List[Type[BaseProvider]]:
 def provider_name(provider: Any) -> str:
     """The name errors and responses show: the class name, or ``__name__`` of an object."""
     return str(getattr(provider, "__name__", None) or type(provider).__name__)
+
+
+def accepted_options(provider: Any) -> Optional[FrozenSet[str]]:
+    """The keyword arguments ``provider.create_completion`` takes, or None when the
+    provider does not say (an object of your own)."""
+    accepted = getattr(provider, "accepted_options", None)
+    return frozenset(accepted()) if callable(accepted) else None
 
 
 def get_provider(provider: ProviderLike) -> Any:

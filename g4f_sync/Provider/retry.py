@@ -8,12 +8,18 @@ of providers but a user of them: it resolves names through :mod:`.registry`, app
 from __future__ import annotations
 
 import random
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, FrozenSet, Iterator, List, Optional, Sequence, Tuple
 
 from .. import errors
 from ..typing import Messages
-from .base import validate_messages
-from .registry import ProviderLike, get_provider, not_working_error, provider_name
+from .base import check_options, validate_messages
+from .registry import (
+    ProviderLike,
+    accepted_options,
+    get_provider,
+    not_working_error,
+    provider_name,
+)
 
 __all__ = ["RetryProvider", "RetryStream"]
 
@@ -50,6 +56,14 @@ class RetryProvider:
         names = ", ".join(provider_name(provider) for provider in self.providers)
         return f"RetryProvider([{names}], shuffle={self.shuffle})"
 
+    def accepted_options(self) -> FrozenSet[str]:
+        """The keyword arguments any of the providers takes, and ``ignore_working``.
+        An option only some take counts, for the others, as their failure."""
+        accepted = {"ignore_working"}
+        for provider in self.providers:
+            accepted |= accepted_options(provider) or set()
+        return frozenset(accepted)
+
     def create_completion(
         self,
         model: Optional[str],
@@ -63,6 +77,8 @@ class RetryProvider:
         ``close()``, ``interrupt()`` and ``with``. The first provider is called on the
         first ``next()``; ``.provider`` is then the provider that answers."""
         validate_messages(messages)
+        if all(accepted_options(provider) is not None for provider in self.providers):
+            check_options("RetryProvider", kwargs, self.accepted_options())
         order = list(self.providers)
         if self.shuffle:
             random.shuffle(order)

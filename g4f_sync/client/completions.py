@@ -20,8 +20,8 @@ import time
 from typing import TYPE_CHECKING, Any, FrozenSet, Iterator, List, Optional, Sequence, Union
 
 from .. import errors
-from ..Provider.base import ProviderModelMixin
-from ..Provider.registry import ProviderLike, provider_name, resolve_provider
+from ..Provider.base import ProviderModelMixin, check_options
+from ..Provider.registry import ProviderLike, accepted_options, provider_name, resolve_provider
 from ..Provider.retry import RetryProvider
 from ..typing import Messages
 from .stubs import (
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 __all__ = ["ChatCompletionStream", "Completions", "estimate_prompt_tokens"]
 
 Stop = Union[str, Sequence[str], None]
+CREATE_OPTIONS = frozenset({"provider", "stream", "stop", "max_tokens", "ignore_working"})
+"""The keyword arguments ``create()`` takes itself; the others go to the provider."""
 
 
 class Completions:
@@ -93,6 +95,9 @@ class Completions:
             provider if provider is not None else client.provider,
             ignore_working=ignore_working,
         )
+        accepted = accepted_options(chosen)
+        if accepted is not None:
+            check_options(provider_name(chosen), kwargs, accepted | CREATE_OPTIONS)
         options = client.request_options()
         options.update(kwargs)
         if isinstance(chosen, RetryProvider):

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Optional, Union
 
-from ..Provider.registry import ProviderLike, resolve_provider
+from ..Provider.base import check_options
+from ..Provider.registry import ProviderLike, accepted_options, provider_name, resolve_provider
 from ..Provider.retry import RetryProvider
 from ..typing import Messages
 
 __all__ = ["ChatCompletion"]
+
+LEGACY_OPTIONS = frozenset({"provider", "stream", "ignore_working"})
 
 
 class ChatCompletion:
@@ -47,6 +50,9 @@ class ChatCompletion:
         the text received before them.
         """
         chosen = resolve_provider(model, provider, ignore_working=ignore_working)
+        accepted = accepted_options(chosen)
+        if accepted is not None:
+            check_options(provider_name(chosen), kwargs, accepted | LEGACY_OPTIONS)
         if isinstance(chosen, RetryProvider):
             kwargs["ignore_working"] = ignore_working
         streamed = stream and getattr(chosen, "supports_stream", True)
