@@ -65,3 +65,12 @@ class Unanswered:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+CLOSE_WAIT = "08"
+
+
+def open_to(port: int) -> int:
+    """How many connections to ``127.0.0.1:port`` a client still holds open: established,
+    or closed by the server but not yet by the client (``CLOSE_WAIT``)."""
+    return sum(state in (ESTABLISHED, CLOSE_WAIT) for state in states_to(port))

@@ -568,3 +568,25 @@ def test_history_survives_the_server_stripping_backslashes(turns: List[str]) -> 
     for turn, sent in zip(turns, decoded):
         if not re.search(r'["\\\x00-\x1f\ud800-\udfff]', turn):
             assert sent == turn
+
+
+@responses.activate
+def test_a_json_answer_nested_too_deeply_is_a_response_error() -> None:
+    mock_page()
+    deep = '{"data": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    responses.post(ChatGptt.api_endpoint, body=deep, content_type="application/json")
+    with pytest.raises(errors.ResponseError) as info:
+        list(ChatGptt.create_completion("", HI))
+    assert str(info.value).startswith("ChatGptt: expected JSON from POST ")
+    assert str(info.value).endswith("(its JSON is nested too deeply to read)")
+
+
+@responses.activate
+def test_a_streamed_event_nested_too_deeply_is_a_response_error_after_earlier_text() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    mock_events(f'data: {{"choices": [{{"delta": {{"content": "Hi"}}}}]}}\n\ndata: {deep}\n\n')
+    received: List[str] = []
+    with pytest.raises(errors.ResponseError, match="its JSON is nested too deeply") as info:
+        for token in ChatGptt.create_completion("", HI):
+            received.append(token)
+    assert received == ["Hi"] and info.value.partial == "Hi"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
+import traceback
+from typing import List
 
 import pytest
 import requests
 import responses
 
-from g4f_sync import errors
+from g4f_sync import Client, cli, errors
+from g4f_sync.emulator import Emulator
 from g4f_sync.http import (
     DEFAULT_TIMEOUT,
     Retry,
@@ -20,8 +24,12 @@ from g4f_sync.http import (
     parse_proxy,
     parse_retry_after,
     raise_for_status,
+    redact_url,
     wrap_requests_error,
 )
+from g4f_sync.Provider import Koala
+
+HI = [{"role": "user", "content": "Hi"}]
 
 URL = "http://api.test/endpoint"
 FAST = Retry(total=2, backoff=0.001, backoff_max=0.002)
@@ -248,3 +256,146 @@ def test_requests_exceptions_are_wrapped(exc: Exception, kind: type, text: str) 
     error = wrap_requests_error(exc)
     assert type(error) is kind
     assert text in str(error)
+
+
+# Bad input fails before any I/O, with a typed error
+
+
+@pytest.mark.parametrize(
+    ("timeout", "message"),
+    [
+        (float("nan"), "timeout must be a positive number of seconds or None, got nan"),
+        (
+            float("inf"),
+            "timeout must be a positive number of seconds or None, got inf;"
+            " use None to wait forever",
+        ),
+        ((-1, 5), r"the connect part of timeout must be .*, got -1 \(in \(-1, 5\)\)"),
+        (("a", "b"), r"the connect part of timeout must be .*, got 'a'"),
+        ((1, 0), r"the read part of timeout must be .*, got 0 \(in \(1, 0\)\)"),
+        (Timeout(-1, 5), r"the connect part of timeout must be .*, got -1"),
+        (True, "timeout must be a number, a \\(connect, read\\) pair or a Timeout, got True"),
+        ([1, 2], "timeout must be a number, a \\(connect, read\\) pair or a Timeout"),
+    ],
+)
+def test_a_bad_timeout_is_refused_before_any_request(timeout: object, message: str) -> None:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.post(Koala.api_endpoint, body="")
+        with pytest.raises(errors.InvalidRequestError, match=message):
+            Koala.create_completion("", HI, timeout=timeout)  # type: ignore[arg-type]
+        with pytest.raises(errors.InvalidRequestError, match=message):
+            Client(Koala, timeout=timeout)  # type: ignore[arg-type]
+        with pytest.raises(errors.InvalidRequestError, match=message):
+            Session(timeout=timeout)  # type: ignore[arg-type]
+        assert len(mock.calls) == 0
+
+
+@pytest.mark.parametrize(
+    ("retry", "message"),
+    [
+        (Retry(total=-1), "Retry.total must be a non-negative integer, got -1"),
+        (Retry(backoff=float("nan")), "Retry.backoff must be a non-negative number"),
+        (Retry(retry_after_max=-1), "Retry.retry_after_max must be a non-negative number"),
+        (1.5, "max_retries must be a non-negative integer or a Retry, got 1.5"),
+    ],
+)
+def test_a_bad_retry_policy_is_refused_before_any_request(retry: object, message: str) -> None:
+    with pytest.raises(errors.InvalidRequestError, match=message):
+        Koala.create_completion("", HI, max_retries=retry)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("session", ["abc", object(), requests.adapters.HTTPAdapter()])
+def test_a_session_that_is_not_one_is_refused_before_any_request(session: object) -> None:
+    with pytest.raises(errors.InvalidRequestError) as info:
+        Koala.create_completion("", HI, session=session)  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "session must be a requests.Session (for example g4f_sync.Session()),"
+        f" got {type(session).__name__}"
+    )
+
+
+def test_a_proxy_with_an_invalid_host_is_refused_naming_the_proxy() -> None:
+    with pytest.raises(errors.InvalidProxyError) as info:
+        Koala.create_completion("", HI, proxy="http://ho st:3128")
+    assert str(info.value) == "proxy 'http://ho st:3128': the host 'ho st' is not a valid host name"
+
+
+# Secrets never appear in messages
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://user:s3cr3t@host:3128", "http://user:***@host:3128"),
+        ("http://user:s3cr3t@host:99999/path?q=1", "http://user:***@host:99999/path?q=1"),
+        ("htp://user:p@ss:w@rd@host", "htp://user:***@host"),
+        ("http://user@host:3128", "http://user@host:3128"),  # no password
+        ("http://host:3128", "http://host:3128"),
+        ("host:3128", "host:3128"),
+        ("socks5://:s3cr3t@host:1080", "socks5://:***@host:1080"),
+    ],
+)
+def test_redact_url_masks_the_password_only(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+SECRET_PROXIES = [
+    "http://user:s3cr3t@127.0.0.1:99999",  # a port out of range
+    "htp://user:s3cr3t@127.0.0.1:3128",  # a scheme typo
+    "http://user:s3cr3t@:3128",  # no host
+    "http://user:s3cr3t@ho st:3128",  # an invalid host
+    "socks5://user:s3cr3t@127.0.0.1:1080",  # SOCKS without PySocks
+]
+
+
+@pytest.mark.parametrize("proxy", SECRET_PROXIES)
+def test_a_proxy_password_never_appears_in_an_error(
+    proxy: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "socks", None)  # makes `import socks` fail
+    for call in (
+        lambda: Koala.create_completion("", HI, proxy=proxy),
+        lambda: Client(Koala, proxy=proxy),
+        lambda: Session(proxy=proxy),
+    ):
+        with pytest.raises(errors.G4FError) as info:
+            call()
+        shown = "".join(traceback.format_exception(info.type, info.value, info.tb))
+        shown += str(info.value) + repr(info.value)
+        assert "s3cr3t" not in shown
+        assert "user:***@" in str(info.value)
+    assert cli.main(["chat", "--proxy", proxy, "--provider", "Koala", "Hi"]) in (1, 2)
+    err = capsys.readouterr().err
+    assert "user:***@" in err and "s3cr3t" not in err
+
+
+# A Session's settings apply to every request made through it
+
+
+def test_a_session_timeout_applies_to_its_own_direct_requests() -> None:
+    outcome: List[BaseException] = []
+    with Emulator() as emu:
+        session = Session(timeout=(5, 0.2))
+
+        def post() -> None:
+            try:
+                session.post(f"{emu.url}/api/gpt/?fault=silent_head", json={"input": "Hi"})
+            except BaseException as exc:
+                outcome.append(exc)
+
+        caller = threading.Thread(target=post, daemon=True)
+        caller.start()
+        caller.join(10)  # the emulator would otherwise hold the request until it closes
+        assert not caller.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], requests.exceptions.ReadTimeout)
+
+
+def test_a_session_retries_its_own_direct_requests() -> None:
+    with Emulator() as emu:
+        url = f"{emu.url}/api/gpt/?fault=rate_limit&fault_count=1&retry_after=0"
+        with Session(max_retries=1) as session:
+            answer = session.post(url, json={"input": "Hi"})
+        assert (answer.status_code, len(emu.requests)) == (200, 2)
+        with Session(max_retries=0) as session:
+            emu.koala = emu.koala  # restarts the fault count
+            assert session.post(url, json={"input": "Hi"}).status_code == 429

@@ -143,3 +143,17 @@ def test_status_errors_are_mapped() -> None:
         match=r"^Koala: HTTP 404 Not Found from POST https://koala.sh/api/gpt/: nope$",
     ):
         list(Koala.create_completion("", CONVERSATION))
+
+
+@responses.activate
+@pytest.mark.parametrize("stream", [True, False])
+def test_json_nested_too_deeply_is_a_response_error_after_earlier_tokens(stream: bool) -> None:
+    mock_answer(sse("a", "b") + "data: " + "[" * 100_000 + "]" * 100_000 + "\n\n")
+    received: List[str] = []
+    with pytest.raises(errors.ResponseError) as info:
+        for token in Koala.create_completion("", CONVERSATION, stream=stream):
+            received.append(token)
+    assert str(info.value).startswith("Koala: cannot read the event line 'data: [[[")
+    assert str(info.value).endswith("': its JSON is nested too deeply to read")
+    assert received == (["a", "b"] if stream else [])
+    assert info.value.partial == "ab"

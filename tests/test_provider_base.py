@@ -181,3 +181,52 @@ def test_rebase_provider_keeps_paths_under_the_base_and_adds_the_query() -> None
         errors.InvalidRequestError, match=r"^Page has no api_endpoint to put a query on$"
     ):
         rebase_provider(Page, "http://127.0.0.1:1", query={"a": "1"})  # type: ignore[arg-type]
+
+
+class Crashing(GeneratorProvider):
+    """A provider whose parser raises something that is not a G4FError."""
+
+    @classmethod
+    def create_generator(
+        cls, model: str, messages: Any, transport: Transport, **kwargs: Any
+    ) -> Iterator[str]:
+        yield "one "
+        raise KeyError("choices")
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_whatever_a_provider_raises_leaves_as_a_g4f_error_with_the_partial_text(
+    stream: bool,
+) -> None:
+    with pytest.raises(errors.ResponseError) as info:
+        list(Crashing.create_completion("", HI, stream=stream))
+    assert str(info.value) == "Crashing: cannot read the answer (KeyError: 'choices')"
+    assert info.value.partial == "one "
+    assert isinstance(info.value.__cause__, KeyError)
+
+
+class WithOptions(GeneratorProvider):
+    supported_options = frozenset({"temperature"})
+
+    @classmethod
+    def create_generator(
+        cls, model: str, messages: Any, transport: Transport, **kwargs: Any
+    ) -> Iterator[str]:
+        yield f"temperature={kwargs['temperature']}"
+
+
+def test_a_provider_takes_only_the_options_it_declares() -> None:
+    assert list(WithOptions.create_completion("", HI, temperature=0.5)) == ["temperature=0.5"]
+    with pytest.raises(errors.InvalidRequestError) as info:
+        WithOptions.create_completion("", HI, temprature=0.5)
+    assert str(info.value) == (
+        "WithOptions does not take the option 'temprature'; did you mean 'temperature'?"
+    )
+    with pytest.raises(errors.InvalidRequestError) as info:
+        Koala.create_completion("", HI, web_search=True)
+    assert str(info.value) == (
+        "Koala does not take the option 'web_search';"
+        " it takes: max_retries, proxy, session, stream, timeout"
+    )
+    with pytest.raises(errors.InvalidRequestError, match="stream must be True or False, got 1"):
+        Koala.create_completion("", HI, 1)  # type: ignore[arg-type]
