@@ -147,11 +147,11 @@ class RetryStream(Iterator[str]):
         self._next = self._first
         self._close_current()
 
-    def interrupt(self) -> None:
-        """Thread-safe: unblock a read of the provider in use (see ``TokenStream``)."""
+    def interrupt(self) -> bool:
+        """Thread-safe: stop the call of the provider in use (see ``TokenStream``);
+        returns whether a socket was reached."""
         interrupt = getattr(self._current, "interrupt", None)
-        if interrupt is not None:
-            interrupt()
+        return bool(interrupt()) if interrupt is not None else False
 
     def _close_current(self) -> None:
         current, self._current = self._current, None

@@ -253,8 +253,8 @@ class ChatCompletionStream(Iterator[ChatCompletionChunk]):
     ``delta.content is None``.
 
     ``close()``, leaving a ``with`` block, or dropping the stream closes the connection.
-    ``interrupt()`` may be called from another thread to unblock a read waiting on a
-    silent server.
+    ``interrupt()`` may be called from another thread to stop the call in whatever
+    phase it is (see :class:`~g4f_sync.Provider.base.TokenStream`).
     """
 
     __slots__ = ("_chunks", "_next", "_tokens")
@@ -275,11 +275,11 @@ class ChatCompletionStream(Iterator[ChatCompletionChunk]):
         self._chunks.close()  # type: ignore[attr-defined]
         _close(self._tokens)
 
-    def interrupt(self) -> None:
-        """Thread-safe: shut the connection down so a blocked read returns."""
+    def interrupt(self) -> bool:
+        """Thread-safe: stop the call from another thread; iterating then raises
+        :class:`~g4f_sync.errors.CancelledError`. Returns whether a socket was reached."""
         interrupt = getattr(self._tokens, "interrupt", None)
-        if interrupt is not None:
-            interrupt()
+        return bool(interrupt()) if interrupt is not None else False
 
     def __enter__(self) -> ChatCompletionStream:
         return self
