@@ -39,3 +39,24 @@ def test_smoke_run_writes_a_report_with_every_section(tmp_path: Path) -> None:
     assert report.startswith("# g4f_sync figures") and "| figure |" in report
     assert "| figure |" in done.stdout
     assert ".. list-table::" in (tmp_path / "latest.rst").read_text()
+
+
+def test_interrupt_latency_reports_every_phase() -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.interrupt_latency", "--runs", "1"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [line.split("|")[1].strip() for line in done.stdout.splitlines()[2:]]
+    assert rows == [
+        "connecting",
+        "waiting for the head",
+        "waiting to retry",
+        "reading a chunked body",
+        "reading a body ending at EOF",
+    ]
