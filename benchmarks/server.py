@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from types import TracebackType
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 __all__ = ["EmulatorProcess", "cpu_ticks", "wait_until_idle"]
 
@@ -18,13 +18,15 @@ _URL = re.compile(r"(https?://[^\s)]+)")
 
 
 class EmulatorProcess:
-    """``python -m g4f_sync.emulator --port 0`` as a child process; ``url`` is its base URL.
+    """``python -m g4f_sync.emulator --port 0 [extra_args]`` as a child process; ``url`` is
+    its base URL.
 
     Use as a context manager; leaving it stops the process (SIGTERM, then SIGKILL).
     """
 
-    def __init__(self, python: str = sys.executable) -> None:
+    def __init__(self, python: str = sys.executable, extra_args: Sequence[str] = ()) -> None:
         self.python = python
+        self.extra_args = list(extra_args)
         self.url = ""
         self.process: Optional[subprocess.Popen[str]] = None
 
@@ -36,6 +38,7 @@ class EmulatorProcess:
     def start(self) -> EmulatorProcess:
         """Start the emulator and read the URL it prints; RuntimeError if it does not."""
         command: List[str] = [self.python, "-m", "g4f_sync.emulator", "--port", "0"]
+        command += self.extra_args
         env = dict(os.environ, PYTHONPATH=ROOT)
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import signal
+import subprocess
+import sys
 import threading
 import time
 from typing import Iterator, List, Optional
@@ -11,6 +14,7 @@ import pytest
 import responses
 from tcp_state import SYN_SENT, Unanswered, established_to, states_to, wait_until
 
+from benchmarks.server import EmulatorProcess
 from g4f_sync import ThreadedStream, errors, run_batch
 from g4f_sync.emulator import Emulator
 from g4f_sync.http import Transport
@@ -217,3 +221,36 @@ def test_leaving_a_batch_early_stops_calls_waiting_for_the_head(emulator: Emulat
     stalled = [request for request in emulator.requests if request.query.get("fault")]
     assert len(stalled) == 2
     assert all(request.disconnected.wait(5) for request in stalled)
+
+
+BATCH_OF_SILENT_CALLS = """
+import functools, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+from g4f_sync import run_batch
+from g4f_sync.Provider import Koala
+from g4f_sync.Provider.registry import rebase_provider
+silent = rebase_provider(Koala, sys.argv[1])
+call = functools.partial(
+    lambda: "".join(silent.create_completion("", [{"role": "user", "content": "Hi"}],
+                                             timeout=(60, 60), max_retries=0)))
+for result in run_batch([call] * 4, max_workers=4, progress=False):
+    pass
+"""
+
+
+def test_ctrl_c_in_a_batch_ends_the_process_though_its_calls_wait_for_the_head() -> None:
+    with EmulatorProcess(extra_args=["--fault", "silent_head"]) as emulator:
+        port = int(emulator.url.rsplit(":", 1)[1])
+        client = subprocess.Popen(
+            [sys.executable, "-c", BATCH_OF_SILENT_CALLS, emulator.url],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert wait_until(lambda: established_to(port) == 4, 10)
+            client.send_signal(signal.SIGINT)
+            _, stderr = client.communicate(timeout=10)  # without the fix: the 60 s timeout
+        finally:
+            client.kill()
+    assert client.returncode != 0
+    assert stderr.rstrip().endswith("KeyboardInterrupt")
