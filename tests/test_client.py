@@ -4,10 +4,11 @@ against the emulator."""
 from __future__ import annotations
 
 import json
+from itertools import product
 from typing import Iterator, List, Optional
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import g4f_sync.Provider
@@ -207,6 +208,34 @@ def test_earliest_of_several_stops_wins_without_streaming(emu: Emulator) -> None
     assert resp.usage.completion_tokens == 2  # tokens read until the stop showed up
 
 
+@pytest.mark.parametrize("tokens", [["Hello\n", "World"], ["Hello\nWorld"]])
+def test_the_stop_completed_first_ends_the_answer_however_the_text_is_chunked(
+    emu: Emulator, tokens: List[str]
+) -> None:
+    create = Client(koala(emu, tokens=tokens)).chat.completions.create
+    resp = create("", HI, stop=["\n", "Hello\nWorld"])
+    assert (resp.choices[0].message.content, resp.choices[0].finish_reason) == ("Hello", "stop")
+    chunks = list(create("", HI, stream=True, stop=["\n", "Hello\nWorld"]))
+    assert contents(chunks) == ["Hello", None]
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+def test_of_stops_completed_at_the_same_point_the_longest_wins(emu: Emulator) -> None:
+    create = Client(koala(emu, tokens=["one t", "wo"])).chat.completions.create
+    chunks = list(create("", HI, stream=True, stop=["wo", "two"]))
+    assert contents(chunks) == ["one ", None]  # "t" was held: "two" could (and did) follow
+
+
+def test_text_only_a_later_completed_stop_could_cut_is_released_at_once(emu: Emulator) -> None:
+    emu.koala.gated = True
+    create = Client(koala(emu, tokens=["ha", "bc"])).chat.completions.create
+    with create("", HI, stream=True, stop=["abc", "b"], timeout=TIMEOUT) as stream:
+        emu.gate.release()  # "a" begins "abc", but "b" would end the answer before "abc" can
+        assert next(stream).choices[0].delta.content == "ha"
+        emu.gate.release()
+        assert contents(list(stream)) == [None]
+
+
 def test_max_tokens_ends_with_length(emu: Emulator) -> None:
     client = Client(koala(emu))
     resp = client.chat.completions.create("", HI, max_tokens=2)
@@ -244,41 +273,72 @@ def test_bad_stop_or_max_tokens_is_refused_before_any_request(
     assert emu.requests == []
 
 
-def released_after_each_token(tokens: List[str], stops: List[str]) -> Iterator[str]:
-    """The text ``_cut`` must have released before it asks for each next token."""
-    prefixes = {s[:n] for s in stops for n in range(1, len(s))}
+def stop_start(text: str, stops: List[str]) -> Optional[int]:
+    """Where a generator that checks its text after each character stops: at the first end
+    of a stop sequence, before the longest one ending there. None: it never stops."""
+    for end in range(1, len(text) + 1):
+        completed = [len(stop) for stop in stops if text.endswith(stop, 0, end)]
+        if completed:
+            return end - max(completed)
+    return None
+
+
+def released_before_each_request(tokens: List[str], stops: List[str]) -> Iterator[str]:
+    """The text ``_cut`` must have released when it asks for each next token (and for the
+    end): all of it up to the first position that some continuation would cut. A cut in
+    ``seen`` is made by a stop ending at most ``longest - 1`` letters later, so trying every
+    continuation of that length, in the stops' letters, finds them all."""
+    letters = sorted(set("".join(stops)))
+    longest = max(map(len, stops))
     seen = ""
-    for token in tokens:
-        held = max(
-            (n for n in range(len(seen) + 1) if seen[len(seen) - n :] in prefixes), default=0
-        )
-        yield seen[: len(seen) - held]
+    for token in [*tokens, ""]:
+        continued = (seen + "".join(more) for more in product(letters, repeat=longest - 1))
+        cuts = (stop_start(text, stops) for text in continued)
+        yield seen[: min([len(seen), *(cut for cut in cuts if cut is not None)])]
         seen += token
 
 
+@settings(max_examples=500, deadline=None)
+@example(tokens=["b\n", "a"], stops=["\n", "b\na"], max_tokens=None)
+@example(tokens=["b\na"], stops=["\n", "b\na"], max_tokens=None)
+@example(tokens=["a", "b"], stops=["ab", "b"], max_tokens=None)
+@example(tokens=["a", "b", "b\n"], stops=["ab\n", "b"], max_tokens=None)
+@example(tokens=["a", "b", "b\n"], stops=["ab\n", "b\n"], max_tokens=2)
 @given(
-    st.lists(st.text("ab\n", max_size=4), max_size=8),
-    st.lists(st.text("ab\n", min_size=1, max_size=3), min_size=1, max_size=3),
+    tokens=st.lists(st.text("ab\n", max_size=4), max_size=8),
+    stops=st.lists(st.text("ab\n", min_size=1, max_size=4), min_size=1, max_size=3),
+    max_tokens=st.none() | st.integers(1, 9),
 )
-def test_cut_matches_a_whole_text_search_and_holds_back_only_stop_prefixes(
-    tokens: List[str], stops: List[str]
+def test_cut_matches_a_whole_text_search_and_holds_back_only_what_a_stop_could_cut(
+    tokens: List[str], stops: List[str], max_tokens: Optional[int]
 ) -> None:
-    text = "".join(tokens)
-    hits = [i for i in (text.find(s) for s in stops) if i >= 0]
-    expected = text[: min(hits)] if hits else text
+    allowed = tokens[:max_tokens]
+    needed = next(
+        (n for n in range(len(allowed) + 1) if stop_start("".join(allowed[:n]), stops) is not None),
+        None,
+    )
+    text = "".join(allowed)
+    start = stop_start(text, stops)
     out: List[str] = []
-    promised = released_after_each_token(tokens, stops)
+    promised = released_before_each_request(tokens, stops)
 
     def source() -> Iterator[str]:
         for token in tokens:
             assert "".join(out) == next(promised)
             yield token
+        assert "".join(out) == next(promised)
 
     state = _State(Koala, "")
-    out.extend(_cut(source(), stops, None, state))
-    assert "".join(out) == expected
+    for piece in _cut(source(), stops, max_tokens, state):
+        out.append(piece)
+    assert "".join(out) == (text if start is None else text[:start])
     assert "" not in out
-    assert state.finish_reason == "stop"
+    if needed is not None:
+        assert (state.finish_reason, state.count) == ("stop", needed)
+    elif max_tokens is not None and len(tokens) >= max_tokens:
+        assert (state.finish_reason, state.count) == ("length", max_tokens)
+    else:
+        assert (state.finish_reason, state.count) == ("stop", len(tokens))
 
 
 # Choosing the provider

@@ -8,16 +8,29 @@ Units and estimates (no provider reports token counts):
 - ``usage.prompt_tokens`` is the number of whitespace-separated words in the messages'
   contents.
 
-``stop`` holds text back: at most ``len(longest stop) - 1`` trailing characters, and only
-while they are the beginning of a stop sequence; everything else is released as soon as
-its token arrives, so a stop sequence split across tokens is still cut.
+``stop`` ends the answer where a server generating it character by character would stop:
+at the first position where some stop sequence is complete (the earliest *end* of an
+occurrence). The answer is the text before that sequence; when several end at the same
+position, before the longest of them, which starts first, so the answer holds no part of
+a completed stop sequence. The result depends on the text only, never on how the provider
+splits it into tokens: with ``stop=["\\n", "Hello\\nWorld"]``, ``"Hello\\nWorld"`` gives
+``"Hello"`` as one token or as ``"Hello\\n", "World"``.
+
+Streaming holds text back only while it could still be cut: from the first position where
+the answer would end if the right text followed, i.e. where a stop sequence has begun
+(the text from there on is a proper prefix of it) that could still be the first one
+completed. Everything before that is final and released as soon as its token arrives.
+This is at most the longest end of the text that begins a stop sequence (so fewer than
+``len(longest stop)`` characters), and less when a shorter stop would be completed first:
+with ``stop=["abc", "b"]`` a trailing ``"a"`` is released at once, because whatever
+follows, ``"b"`` would end the answer after the ``"a"`` before ``"abc"`` could.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any, FrozenSet, Iterator, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Sequence, Union
 
 from .. import errors
 from ..Provider.base import ProviderModelMixin, check_options
@@ -67,9 +80,10 @@ class Completions:
         ``model``: empty or None means the provider's default. ``provider`` (a class, a
         name, or a :class:`~g4f_sync.Provider.retry.RetryProvider`) overrides the
         client's; with neither, the first working provider that supports ``model``.
-        ``stop``: a string or a list; the answer ends just before the first occurrence,
-        ``finish_reason="stop"``, and the connection is closed. ``max_tokens``: at most
-        this many provider tokens (stream chunks), then ``finish_reason="length"``.
+        ``stop``: a string or a list; the answer ends just before the stop sequence
+        completed first (see the module docstring), ``finish_reason="stop"``, and the
+        connection is closed. ``max_tokens``: at most this many provider tokens (stream
+        chunks), then ``finish_reason="length"``.
         Other keyword arguments (``proxy``, ``timeout``, ``max_retries``, ``session``,
         and provider options) go to the provider and win over the client's.
 
@@ -182,40 +196,56 @@ def _check_stop(stop: Stop) -> List[str]:
     return list(stops)
 
 
-def _held_length(text: str, prefixes: FrozenSet[str], longest: int) -> int:
-    """Length of the longest end of ``text`` that begins a stop sequence (0: none)."""
-    for n in range(min(longest - 1, len(text)), 0, -1):
-        if text[-n:] in prefixes:
-            return n
-    return 0
+def _stop_start(text: str, stops: Sequence[str]) -> int:
+    """Where ``text`` is cut: the start of the stop sequence completed first (the earliest
+    end; at the same end, the longest), or -1 if ``text`` completes none."""
+    completed = [(at + len(stop), at) for stop in stops for at in (text.find(stop),) if at >= 0]
+    return min(completed)[1] if completed else -1
+
+
+def _first_possible_cut(text: str, stops: Sequence[str], longest: int) -> int:
+    """The first position where ``text``, which completes no stop sequence, could still be
+    cut by what follows; ``len(text)`` if nowhere. ``text[:result]`` is final.
+
+    A cut at ``p < len(text)`` needs a stop sequence that ``text[p:]`` begins and whose
+    completion ends the answer, so trying the rest of each begun stop finds every such
+    ``p``. Only the last ``longest - 1`` characters can be part of one.
+    """
+    offset = max(len(text) - (longest - 1), 0)
+    tail = text[offset:]
+    cuts = [
+        offset + _stop_start(tail + stop[begun:], stops)
+        for stop in stops
+        for begun in range(1, min(len(stop), len(tail) + 1))
+        if tail.endswith(stop[:begun])
+    ]
+    return min([len(text), *cuts])
 
 
 def _cut(
     tokens: Iterator[str], stops: List[str], max_tokens: Optional[int], state: _State
 ) -> Iterator[str]:
-    """Yield the text of ``tokens`` up to the first stop sequence or ``max_tokens`` tokens;
-    set ``state.finish_reason`` and ``state.count``; close ``tokens`` when cutting."""
+    """Yield the text of ``tokens`` up to the first completed stop sequence (see the module
+    docstring) or ``max_tokens`` tokens; set ``state.finish_reason`` and ``state.count``;
+    close ``tokens`` when cutting."""
     longest = max(map(len, stops), default=0)
-    prefixes = frozenset(s[:n] for s in stops for n in range(1, len(s)))
-    held = ""
+    held = ""  # the text that could still be cut; what came before it is released
     count = 0
     for token in tokens:
         count += 1
-        text = held + token
+        text = held + token  # a cut can only fall in here: nothing before ``held`` can
         held = ""
         if stops:
-            found = [i for i in map(text.find, stops) if i >= 0]
-            if found:
+            start = _stop_start(text, stops)
+            if start >= 0:
                 state.count = count
                 state.finish_reason = "stop"
                 _close(tokens)
-                if min(found):
-                    yield text[: min(found)]
+                if start:
+                    yield text[:start]
                 return
-            keep = _held_length(text, prefixes, longest)
-            if keep:
-                held = text[-keep:]
-                text = text[:-keep]
+            final = _first_possible_cut(text, stops, longest)
+            text, held = text[:final], text[final:]
         if text:
             yield text
         if count == max_tokens:
