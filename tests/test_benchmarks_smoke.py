@@ -12,16 +12,20 @@ ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ["throughput", "latency", "concurrency", "import", "rss"]
 
 
-def test_smoke_run_writes_a_report_with_every_section(tmp_path: Path) -> None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--smoke", "--output-dir", str(tmp_path)],
+def run_module(*args: str) -> subprocess.CompletedProcess:
+    """``python -m ARGS`` from the repository, as a user runs a benchmark."""
+    return subprocess.run(
+        [sys.executable, "-m", *args],
         cwd=ROOT,
-        env=env,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_smoke_run_writes_a_report_with_every_section(tmp_path: Path) -> None:
+    done = run_module("benchmarks", "--smoke", "--output-dir", str(tmp_path))
     assert done.returncode == 0, done.stderr
     results = json.loads((tmp_path / "latest.json").read_text())
     assert set(SECTIONS) <= set(results)
@@ -42,15 +46,7 @@ def test_smoke_run_writes_a_report_with_every_section(tmp_path: Path) -> None:
 
 
 def test_interrupt_latency_reports_every_phase() -> None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.interrupt_latency", "--runs", "1"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_module("benchmarks.interrupt_latency", "--runs", "1")
     assert done.returncode == 0, done.stderr
     rows = [line.split("|")[1].strip() for line in done.stdout.splitlines()[2:]]
     assert rows == [

@@ -106,13 +106,17 @@ def test_create_completion_resolves_the_model_and_streams() -> None:
 
 
 class Failing(GeneratorProvider):
+    @staticmethod
+    def error() -> Exception:
+        return errors.ResponseError("Failing: broken")
+
     @classmethod
     def create_generator(
         cls, model: str, messages: Any, transport: Transport, **kwargs: Any
     ) -> Iterator[str]:
         yield "one "
         yield "two"
-        raise errors.ResponseError("Failing: broken")
+        raise cls.error()
 
 
 def test_tokens_before_an_error_are_yielded_and_kept_on_the_error() -> None:
@@ -183,15 +187,12 @@ def test_rebase_provider_keeps_paths_under_the_base_and_adds_the_query() -> None
         rebase_provider(Page, "http://127.0.0.1:1", query={"a": "1"})  # type: ignore[arg-type]
 
 
-class Crashing(GeneratorProvider):
+class Crashing(Failing):
     """A provider whose parser raises something that is not a G4FError."""
 
-    @classmethod
-    def create_generator(
-        cls, model: str, messages: Any, transport: Transport, **kwargs: Any
-    ) -> Iterator[str]:
-        yield "one "
-        raise KeyError("choices")
+    @staticmethod
+    def error() -> Exception:
+        return KeyError("choices")
 
 
 @pytest.mark.parametrize("stream", [True, False])
@@ -201,7 +202,7 @@ def test_whatever_a_provider_raises_leaves_as_a_g4f_error_with_the_partial_text(
     with pytest.raises(errors.ResponseError) as info:
         list(Crashing.create_completion("", HI, stream=stream))
     assert str(info.value) == "Crashing: cannot read the answer (KeyError: 'choices')"
-    assert info.value.partial == "one "
+    assert info.value.partial == "one two"
     assert isinstance(info.value.__cause__, KeyError)
 
 
