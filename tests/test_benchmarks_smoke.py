@@ -39,3 +39,21 @@ def test_smoke_run_writes_a_report_with_every_section(tmp_path: Path) -> None:
     assert report.startswith("# g4f_sync figures") and "| figure |" in report
     assert "| figure |" in done.stdout
     assert ".. list-table::" in (tmp_path / "latest.rst").read_text()
+
+
+def test_sse_scaling_prints_a_row_per_case() -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    command = ["--mib", "1", "--events", "1000", "--repeat", "1"]
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.sse_scaling", *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()
+    assert rows[0].startswith("| case") and "MB/s" in rows[0]
+    assert len(rows) == 2 + 5  # header, rule, five cases
+    assert "1 MiB line, 64 KiB chunks" in rows[-1]
