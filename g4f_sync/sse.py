@@ -49,7 +49,7 @@ it holds a CR), and a ``data: `` line takes one ``startswith``.
 from __future__ import annotations
 
 import itertools
-from typing import Iterable, Iterator, List, Optional, Union
+from typing import Iterable, Iterator, List, Optional, Tuple, Union
 
 import requests
 
@@ -218,20 +218,9 @@ def _events(batches: Iterable[List[bytes]], limit: int, origin: str) -> Iterator
                 event_type = b""
                 continue
             if line.startswith(b"data: "):
-                field = b"data"
-                value = line[6:]
+                field, value = b"data", line[6:]
             else:
-                colon = line.find(b":")
-                if colon == 0:  # a comment
-                    continue
-                if colon < 0:
-                    field = line
-                    value = b""
-                else:
-                    field = line[:colon]
-                    value = line[colon + 1 :]
-                    if value[:1] == b" ":
-                        value = value[1:]
+                field, value = _field(line)
             if field == b"data":
                 if data is None:
                     data = value
@@ -248,6 +237,15 @@ def _events(batches: Iterable[List[bytes]], limit: int, origin: str) -> Iterator
                 event_type = value
             elif field == b"id" and 0 not in value:  # an id with NUL is ignored
                 last_id = _text(value)
+
+
+def _field(line: bytes) -> Tuple[bytes, bytes]:
+    """A line's field name and value; a comment's name is empty (no field has it)."""
+    colon = line.find(b":")
+    if colon < 0:
+        return line, b""
+    value = line[colon + 1 :]
+    return line[:colon], value[1:] if value[:1] == b" " else value
 
 
 def _text(value: bytes) -> str:
