@@ -115,7 +115,7 @@ def bytecode_cache() -> Iterator[str]:
 
 
 WARM_UP = (
-    "import concurrent.futures, resource, requests, sseclient, g4f_sync, g4f_sync.threaded,"
+    "import concurrent.futures, resource, requests, g4f_sync, g4f_sync.sse, g4f_sync.threaded,"
     " g4f_sync.emulator, benchmarks.worker"
 )
 REFERENCE_WARM_UP = "import concurrent.futures, resource, benchmarks.worker, g4f.client"

@@ -56,3 +56,12 @@ def test_interrupt_latency_reports_every_phase() -> None:
         "reading a chunked body",
         "reading a body ending at EOF",
     ]
+
+
+def test_sse_scaling_prints_a_row_per_case() -> None:
+    done = run_module("benchmarks.sse_scaling", "--mib", "1", "--events", "1000", "--repeat", "1")
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()
+    assert rows[0].startswith("| case") and "MB/s" in rows[0]
+    assert len(rows) == 2 + 5  # header, rule, five cases
+    assert "1 MiB line, 64 KiB chunks" in rows[-1]
