@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 import types
 import warnings
 import weakref
@@ -697,6 +698,30 @@ def test_an_emulator_never_closed_does_not_keep_the_interpreter_alive() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=10, capture_output=True)
     assert (result.returncode, result.stderr) == (0, b"")
+
+
+def serve_one_request() -> None:
+    with Emulator() as emu:
+        assert post(emu).status_code == 200
+
+
+def test_starting_and_closing_emulators_leaves_nothing_behind() -> None:
+    only_the_emulator = [
+        tracemalloc.Filter(True, os.path.dirname(emulator_package.__file__) + "/*")
+    ]
+    serve_one_request()  # first-use caches
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot().filter_traces(only_the_emulator)
+        for _ in range(10):
+            serve_one_request()
+        gc.collect()
+        after = tracemalloc.take_snapshot().filter_traces(only_the_emulator)
+    finally:
+        tracemalloc.stop()
+    grown = [stat for stat in after.compare_to(before, "lineno") if stat.size_diff > 0]
+    assert grown == []
 
 
 def test_provider_rebases_url_and_api_endpoint(emu: Emulator) -> None:

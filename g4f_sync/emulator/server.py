@@ -652,6 +652,34 @@ class _Handler(BaseHTTPRequestHandler):
         return data
 
 
+_unclosed_servers: weakref.WeakSet[LoopbackServer] = weakref.WeakSet()
+_exit_hook_lock = threading.Lock()
+_exit_hook_registered = False
+
+
+def _close_at_exit(server: LoopbackServer) -> None:
+    """Have ``server`` closed when the interpreter exits, unless it was closed before.
+
+    One hook for every server, registered once, so that starting and closing servers
+    leaves nothing behind; a weak set, so that the hook keeps no server alive.
+    """
+    global _exit_hook_registered
+    with _exit_hook_lock:
+        _unclosed_servers.add(server)
+        if _exit_hook_registered:
+            return
+        # Runs before the interpreter joins non-daemon threads (the hook concurrent.futures uses).
+        register = getattr(threading, "_register_atexit", None)
+        if register is not None:
+            register(_close_unclosed_servers)
+        _exit_hook_registered = True
+
+
+def _close_unclosed_servers() -> None:
+    for server in list(_unclosed_servers):
+        server.close()
+
+
 class LoopbackServer(ThreadingHTTPServer):
     """A threading HTTP/1.1 server with keep-alive, routes, a request log and a clean close.
 
@@ -760,17 +788,7 @@ class LoopbackServer(ThreadingHTTPServer):
         """
         if self._serve_thread is not None:
             raise RuntimeError("the server was already started")
-        this = weakref.ref(self)
-
-        def close_at_exit() -> None:
-            server = this()
-            if server is not None:
-                server.close()
-
-        # Runs before the interpreter joins non-daemon threads (the hook concurrent.futures uses).
-        register = getattr(threading, "_register_atexit", None)
-        if register is not None:
-            register(close_at_exit)
+        _close_at_exit(self)
         self._serve_thread = threading.Thread(
             target=self.serve_forever,
             kwargs={"poll_interval": _POLL},
@@ -784,6 +802,7 @@ class LoopbackServer(ThreadingHTTPServer):
             return
         deadline = time.monotonic() + timeout
         self.closing.set()
+        _unclosed_servers.discard(self)
         self._wakeup_w.send(b"x")  # never read: stays readable for every waiting route
         if self._serve_thread is not None:
             self.shutdown()
