@@ -675,6 +675,27 @@ def test_close_ends_every_request_and_leaves_no_thread() -> None:
             sock.close()
 
 
+def test_a_connection_without_a_thread_is_closed_and_forgotten(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class NoConnectionThreads(threading.Thread):
+        def start(self) -> None:
+            if self.name.startswith("g4f-sync-emulator connection"):
+                raise RuntimeError("can't start new thread")
+            super().start()
+
+    with Emulator() as emu:
+        monkeypatch.setattr(threading, "Thread", NoConnectionThreads)
+        with open_request(emu) as sock:
+            assert read_to_end(sock)[0] == b""  # accepted, then closed (FIN or RST) unanswered
+        monkeypatch.undo()
+        assert "can't start new thread" in capsys.readouterr().err
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            emu.close()  # no unstarted thread to join
+        assert emu.request_count == 0
+
+
 def test_emulator_is_started_once() -> None:
     emu = Emulator()
     with pytest.raises(RuntimeError):

@@ -841,7 +841,13 @@ class LoopbackServer(ThreadingHTTPServer):
         with self._lock:
             self._connections.add(request)
             self._handler_threads.add(thread)
-        thread.start()
+        try:
+            thread.start()
+        except BaseException:  # e.g. no thread to be had: socketserver closes the connection
+            with self._lock:
+                self._connections.discard(request)
+                self._handler_threads.discard(thread)
+            raise
 
     def _serve_connection(self, request: socket.socket, client_address: Any) -> None:
         try:
