@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import http.client
 import json
+import secrets
 import threading
+import tracemalloc
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, List, Optional, Tuple
@@ -14,7 +17,7 @@ import pytest
 import requests
 
 from g4f_sync import errors
-from g4f_sync.emulator import ChatGpttOptions, Emulator
+from g4f_sync.emulator import ChatGpttOptions, Emulator, chatgptt
 from g4f_sync.emulator.chatgptt import EXPIRED, FAULTS, last_user_text, render_page
 from g4f_sync.Provider import ChatGptt
 from g4f_sync.Provider.ChatGptt import PageTokens, extract_tokens
@@ -199,6 +202,55 @@ def test_stale_nonce_fetches_the_page_again_exactly_once(emu: Emulator) -> None:
     assert first_nonce != second_nonce == live_nonce(emu)
     # The second page came with the session cookie, which is what got it past the cache.
     assert requests_made[2].headers["Cookie"] == requests_made[3].headers["Cookie"]
+
+
+def test_only_a_session_the_emulator_issued_gets_past_the_page_cache(emu: Emulator) -> None:
+    page = emu.url + "/?fault=stale_nonce"
+
+    def nonce_for(session: str) -> str:
+        response = requests.get(page, cookies={"PHPSESSID": session}, timeout=TIMEOUT)
+        return extract_tokens(response.text).nonce
+
+    first = requests.get(page, timeout=TIMEOUT)
+    issued = first.cookies["PHPSESSID"]
+    live = live_nonce(emu)
+    assert extract_tokens(first.text).nonce != live
+    assert nonce_for(issued) == live
+    altered = issued[:-1] + ("1" if issued[-1] == "0" else "0")
+    for forged in (altered, "0" * len(issued), "\u00e9" * len(issued), issued + "0", ""):
+        assert nonce_for(forged) != live
+
+
+def test_issuing_sessions_retains_no_memory_per_visitor() -> None:
+    """A visitor without a cookie gets a session; the site keeps nothing of it."""
+    only_the_site = [
+        tracemalloc.Filter(True, chatgptt.__file__),
+        tracemalloc.Filter(True, secrets.__file__),
+    ]
+    with Emulator() as emulator:
+        connection = http.client.HTTPConnection(urlsplit(emulator.url).netloc, timeout=TIMEOUT)
+
+        def visit() -> None:  # no cookie sent: a new visitor each time
+            connection.request("GET", "/")
+            response = connection.getresponse()
+            assert "PHPSESSID" in response.getheader("Set-Cookie", "")
+            response.read()
+            assert emulator.requests[-1].finished.wait(TIMEOUT)  # the route has returned
+
+        visit()  # first-use caches
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.take_snapshot().filter_traces(only_the_site)
+            for _ in range(100):
+                visit()
+            gc.collect()
+            after = tracemalloc.take_snapshot().filter_traces(only_the_site)
+        finally:
+            tracemalloc.stop()
+            connection.close()
+    grown = [stat for stat in after.compare_to(before, "lineno") if stat.size_diff > 0]
+    assert grown == []
 
 
 def test_a_nonce_rejected_twice_is_a_clear_error(emu: Emulator) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import http.client
 import json
 import os
@@ -12,8 +13,10 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 import types
 import warnings
+import weakref
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any, Optional
@@ -23,9 +26,9 @@ import requests
 
 import g4f_sync.emulator as emulator_package
 from g4f_sync.emulator import Emulator, KoalaOptions
-from g4f_sync.emulator.cli import add_arguments, run
+from g4f_sync.emulator.cli import add_arguments, emulator_from, run
 from g4f_sync.emulator.koala import echo_tokens
-from g4f_sync.emulator.server import Exchange, LoopbackServer, _PacedStream
+from g4f_sync.emulator.server import DEFAULT_KEEP_REQUESTS, Exchange, LoopbackServer, _PacedStream
 
 API = "/api/gpt/"
 BODY = {
@@ -515,6 +518,81 @@ def test_requests_are_recorded_in_order_with_headers_and_body(emu: Emulator) -> 
     assert second.body == b""
 
 
+def get_chat_pages(emu: Emulator, count: int) -> None:
+    """``GET /chat?i=0`` to ``?i=count-1``, one after another on one keep-alive connection."""
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", int(emu.url.rsplit(":", 1)[1]), timeout=TIMEOUT
+    )
+    try:
+        for i in range(count):
+            connection.request("GET", f"/chat?i={i}")
+            assert connection.getresponse().read()
+    finally:
+        connection.close()
+
+
+def test_only_the_last_keep_requests_are_kept_in_order_and_every_one_is_counted() -> None:
+    with Emulator(keep_requests=3) as emu, requests.Session() as session:
+        for i in range(7):
+            session.post(emu.url + API, json={**BODY, "input": f"q{i}"}, timeout=TIMEOUT)
+        assert emu.wait_for_requests(7, TIMEOUT)  # more than are kept
+        assert not emu.wait_for_requests(8, 0)
+        assert emu.request_count == 7
+        kept = emu.requests
+        assert [record.json()["input"] for record in kept] == ["q4", "q5", "q6"]
+        assert [record.number for record in kept] == [5, 6, 7]
+        assert all(record.status == 200 for record in kept)
+
+
+@pytest.mark.parametrize(
+    ("keep", "kept"),
+    [({}, DEFAULT_KEEP_REQUESTS), ({"keep_requests": None}, DEFAULT_KEEP_REQUESTS + 1)],
+    ids=["bounded-by-default", "none-keeps-all"],
+)
+def test_an_emulator_keeps_a_bounded_record_by_default_and_every_request_with_none(
+    keep: dict[str, Any], kept: int
+) -> None:
+    with Emulator(**keep) as emu:
+        get_chat_pages(emu, DEFAULT_KEEP_REQUESTS + 1)
+        assert emu.wait_for_requests(DEFAULT_KEEP_REQUESTS + 1, TIMEOUT)
+        records = emu.requests
+        assert emu.request_count == DEFAULT_KEEP_REQUESTS + 1
+        assert len(records) == kept
+        assert records[-1].query == {"i": str(DEFAULT_KEEP_REQUESTS)}
+        assert records[0].query == {"i": str(DEFAULT_KEEP_REQUESTS + 1 - kept)}
+
+
+def test_records_no_longer_kept_are_freed() -> None:
+    with Emulator(keep_requests=5) as emu:
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", int(emu.url.rsplit(":", 1)[1]), timeout=TIMEOUT
+        )
+        weak_records: list[weakref.ref[Any]] = []
+        for i in range(50):
+            connection.request("GET", f"/chat?i={i}")
+            assert connection.getresponse().read()
+            weak_records.append(weakref.ref(emu.requests[-1]))
+        connection.close()
+        assert emu.requests[-1].finished.wait(TIMEOUT)
+        gc.collect()
+        alive = [weak() for weak in weak_records if weak() is not None]
+        assert [record.query["i"] for record in alive] == ["45", "46", "47", "48", "49"]
+
+
+def test_requests_is_a_new_list_on_every_call(emu: Emulator) -> None:
+    post(emu)
+    snapshot = emu.requests
+    snapshot.clear()
+    post(emu)
+    assert len(emu.requests) == 2 and snapshot == []
+
+
+@pytest.mark.parametrize("keep_requests", [-1, "3", 2.5, True])
+def test_keep_requests_must_be_none_or_a_count(keep_requests: Any) -> None:
+    with pytest.raises(ValueError, match="keep_requests"):
+        Emulator(keep_requests=keep_requests)
+
+
 # The gate and disconnects
 
 
@@ -597,6 +675,27 @@ def test_close_ends_every_request_and_leaves_no_thread() -> None:
             sock.close()
 
 
+def test_a_connection_without_a_thread_is_closed_and_forgotten(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class NoConnectionThreads(threading.Thread):
+        def start(self) -> None:
+            if self.name.startswith("g4f-sync-emulator connection"):
+                raise RuntimeError("can't start new thread")
+            super().start()
+
+    with Emulator() as emu:
+        monkeypatch.setattr(threading, "Thread", NoConnectionThreads)
+        with open_request(emu) as sock:
+            assert read_to_end(sock)[0] == b""  # accepted, then closed (FIN or RST) unanswered
+        monkeypatch.undo()
+        assert "can't start new thread" in capsys.readouterr().err
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            emu.close()  # no unstarted thread to join
+        assert emu.request_count == 0
+
+
 def test_emulator_is_started_once() -> None:
     emu = Emulator()
     with pytest.raises(RuntimeError):
@@ -620,6 +719,30 @@ def test_an_emulator_never_closed_does_not_keep_the_interpreter_alive() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=10, capture_output=True)
     assert (result.returncode, result.stderr) == (0, b"")
+
+
+def serve_one_request() -> None:
+    with Emulator() as emu:
+        assert post(emu).status_code == 200
+
+
+def test_starting_and_closing_emulators_leaves_nothing_behind() -> None:
+    only_the_emulator = [
+        tracemalloc.Filter(True, os.path.dirname(emulator_package.__file__) + "/*")
+    ]
+    serve_one_request()  # first-use caches
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot().filter_traces(only_the_emulator)
+        for _ in range(10):
+            serve_one_request()
+        gc.collect()
+        after = tracemalloc.take_snapshot().filter_traces(only_the_emulator)
+    finally:
+        tracemalloc.stop()
+    grown = [stat for stat in after.compare_to(before, "lineno") if stat.size_diff > 0]
+    assert grown == []
 
 
 def test_provider_rebases_url_and_api_endpoint(emu: Emulator) -> None:
@@ -698,6 +821,18 @@ def test_cli_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
     add_arguments(parser)
     assert run(parser.parse_args(["--count", "-1"])) == 2
     assert "count" in capsys.readouterr().err
+
+
+def test_cli_server_keeps_no_record_of_requests() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    with emulator_from(parser.parse_args(["--count", "1"])) as emu:
+        get_chat_pages(emu, 3)
+        assert post(emu).status_code == 200
+        assert emu.wait_for_requests(4, TIMEOUT)
+        assert (emu.request_count, emu.requests) == (4, [])
 
 
 # Paced streams (delay > 0): one pacer thread writes for every stream

@@ -23,7 +23,9 @@ ChatGptt's WordPress page and ajax handler run on the same server::
         print("".join(emu.provider(ChatGptt).create_completion("", messages)))
         stale = emu.provider(ChatGptt, fault="stale_nonce")  # the query goes to both URLs
 
-From a shell: ``python -m g4f_sync.emulator --port 8080`` (see ``--help``). Faults, query
+``emu.requests`` keeps the last 1,000 requests (``Emulator(keep_requests=None)``: all of
+them); ``emu.request_count`` counts every one. From a shell: ``python -m g4f_sync.emulator
+--port 8080`` (see ``--help``), which keeps no record. Faults, query
 parameters and the wire details are described in :mod:`g4f_sync.emulator.koala` and
 :mod:`g4f_sync.emulator.chatgptt`; the server side, including how a dropped connection
 stays free of data loss, in :mod:`g4f_sync.emulator.server`.

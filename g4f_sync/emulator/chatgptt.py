@@ -67,12 +67,13 @@ Each answer's head is sent at once; ``delay`` seconds pass between two events.
 from __future__ import annotations
 
 import gzip
+import hashlib
+import hmac
 import html
 import json
 import math
 import re
 import secrets
-import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Mapping, Optional, Sequence, get_args
 from urllib.parse import parse_qs
@@ -331,8 +332,7 @@ class ChatGpttService:
         self.options = options
         self.nonce = secrets.token_hex(5)
         """The nonce the live page carries and the handler accepts."""
-        self._lock = threading.Lock()
-        self._sessions: set[str] = set()
+        self._session_key = secrets.token_bytes(16)
 
     def routes(self) -> dict[tuple[str, str], Route]:
         """``(method, path) -> route`` for the server."""
@@ -356,11 +356,23 @@ class ChatGpttService:
         cookies = exchange.request.headers.get("Cookie", "")
         for pair in cookies.split(";"):
             name, _, value = pair.strip().partition("=")
-            if name == SESSION_COOKIE:
-                with self._lock:
-                    if value in self._sessions:
-                        return value
+            if name == SESSION_COOKIE and self._issued(value):
+                return value
         return None
+
+    def _new_session(self) -> str:
+        """A fresh ``PHPSESSID``: 10 random hex digits and 16 of their HMAC, so that telling
+        an issued one needs no record of it (a set of them would grow with every visitor)."""
+        salt = secrets.token_hex(5)
+        return salt + self._session_mac(salt)
+
+    def _issued(self, session: str) -> bool:
+        """Whether :meth:`_new_session` made ``session``."""
+        salt, mac = session[:10], session[10:]
+        return len(session) == 26 and mac == self._session_mac(salt)
+
+    def _session_mac(self, salt: str) -> str:
+        return hmac.new(self._session_key, salt.encode(), hashlib.sha256).hexdigest()[:16]
 
     def page(self, exchange: Exchange) -> None:
         """``GET /``."""
@@ -373,10 +385,7 @@ class ChatGpttService:
         headers: dict[str, str] = {}
         session = self._session(exchange)
         if session is None:
-            issued = secrets.token_hex(13)
-            with self._lock:
-                self._sessions.add(issued)
-            headers["Set-Cookie"] = f"{SESSION_COOKIE}={issued}; path=/; HttpOnly"
+            headers["Set-Cookie"] = f"{SESSION_COOKIE}={self._new_session()}; path=/; HttpOnly"
         if fault == "empty_page":
             body = ""
         elif fault == "no_tokens":

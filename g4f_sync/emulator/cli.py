@@ -1,4 +1,9 @@
-"""The ``emulate`` command: serve the emulator on a fixed port until Ctrl-C (or SIGTERM)."""
+"""The ``emulate`` command: serve the emulator on a fixed port until Ctrl-C (or SIGTERM).
+
+The server it runs keeps no record of requests (``keep_requests=0``): nothing outside the
+process could read one, and a server left running for days must stay flat. ``--verbose``
+logs each request to stderr instead.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from .chatgptt import ChatGpttOptions
 from .emulator import Emulator
 from .koala import FAULTS, LINE_ENDINGS, KoalaOptions
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "emulator_from", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,35 +49,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     site.add_argument("--chatgptt-fault", choices=chatgptt.FAULTS)
 
 
+def emulator_from(args: argparse.Namespace) -> Emulator:
+    """The (unstarted) Emulator ``args`` describe, keeping no request record; raises
+    ``ValueError`` on a bad option."""
+    koala = KoalaOptions(
+        tokens=args.tokens,
+        count=args.count,
+        timestamps=args.timestamps,
+        delay=args.delay,
+        framing=args.framing,
+        done=args.done,
+        line_ending=LINE_ENDINGS[args.line_ending],
+        fault=args.fault,
+        fault_count=args.fault_count,
+        retry_after=args.retry_after,
+        drop_after=args.drop_after,
+    )
+    site = ChatGpttOptions(
+        **{
+            name: getattr(args, f"chatgptt_{name}")
+            for name in ("answer", "variant", "quoting", "fault")
+            if getattr(args, f"chatgptt_{name}", None) is not None
+        }
+    )
+    return Emulator(
+        args.port, host=args.host, koala=koala, chatgptt=site, verbose=args.verbose, keep_requests=0
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted, after printing one line with the base URL; the exit code."""
     try:
-        options = KoalaOptions(
-            tokens=args.tokens,
-            count=args.count,
-            timestamps=args.timestamps,
-            delay=args.delay,
-            framing=args.framing,
-            done=args.done,
-            line_ending=LINE_ENDINGS[args.line_ending],
-            fault=args.fault,
-            fault_count=args.fault_count,
-            retry_after=args.retry_after,
-            drop_after=args.drop_after,
-        )
-        site = ChatGpttOptions(
-            **{
-                name: getattr(args, f"chatgptt_{name}")
-                for name in ("answer", "variant", "quoting", "fault")
-                if getattr(args, f"chatgptt_{name}", None) is not None
-            }
-        )
+        emulator = emulator_from(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    emulator = Emulator(
-        args.port, host=args.host, koala=options, chatgptt=site, verbose=args.verbose
-    )
     try:
         emulator.start()
     except OSError as exc:

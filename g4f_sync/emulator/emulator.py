@@ -14,7 +14,7 @@ from typing import Any, Optional, TypeVar
 
 from .chatgptt import ChatGpttOptions, ChatGpttService
 from .koala import KoalaOptions, KoalaService
-from .server import LoopbackServer, RecordedRequest
+from .server import DEFAULT_KEEP_REQUESTS, LoopbackServer, RecordedRequest, _check_keep_requests
 
 __all__ = ["Emulator"]
 
@@ -27,6 +27,11 @@ class Emulator:
 
     ``port=0`` picks a free port. Use as a context manager, or call :meth:`start` and
     :meth:`close`. :meth:`close` ends every request in progress and joins every thread.
+
+    :attr:`requests` keeps the last ``keep_requests`` requests (1,000 by default, about
+    6 MiB: :data:`~.server.DEFAULT_KEEP_REQUESTS`), so a long test run or a demo server stays
+    flat; ``keep_requests=None`` keeps every one, ``0`` none. :attr:`request_count` and
+    :meth:`wait_for_requests` count every request, kept or not.
     """
 
     def __init__(
@@ -37,11 +42,14 @@ class Emulator:
         koala: Optional[KoalaOptions] = None,
         chatgptt: Optional[ChatGpttOptions] = None,
         verbose: bool = False,
+        keep_requests: Optional[int] = DEFAULT_KEEP_REQUESTS,
     ) -> None:
+        _check_keep_requests(keep_requests)
         self.gate = threading.Semaphore(0)
         """Released by tests, one token each, when ``KoalaOptions.gated`` is set."""
         self._address = (host, port)
         self._verbose = verbose
+        self._keep_requests = keep_requests
         self._koala = KoalaService(koala if koala is not None else KoalaOptions(), self.gate)
         self._chatgptt = ChatGpttService(chatgptt if chatgptt is not None else ChatGpttOptions())
         self._server: Optional[LoopbackServer] = None
@@ -50,7 +58,9 @@ class Emulator:
         """Bind and serve; returns self. Raises ``OSError`` when the port is taken."""
         if self._server is not None:
             raise RuntimeError("an Emulator can be started only once")
-        server = LoopbackServer(*self._address, verbose=self._verbose)
+        server = LoopbackServer(
+            *self._address, verbose=self._verbose, keep_requests=self._keep_requests
+        )
         for service in (self._koala, self._chatgptt):
             for (method, path), route in service.routes().items():
                 server.add_route(method, path, route)
@@ -81,12 +91,22 @@ class Emulator:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request received, in arrival order."""
+        """The last ``keep_requests`` requests received (every one with None), oldest first.
+
+        A new list on every call: safe to iterate while requests arrive, and changing it
+        changes nothing. Once more than ``keep_requests`` came, index 0 is no longer the
+        first request: :attr:`RecordedRequest.number` tells which one a record is.
+        """
         return self._started().requests
 
+    @property
+    def request_count(self) -> int:
+        """How many requests arrived in all, kept in :attr:`requests` or not."""
+        return self._started().request_count
+
     def wait_for_requests(self, count: int, timeout: Optional[float] = None) -> bool:
-        """Block until :attr:`requests` holds ``count`` requests (their bodies read, answers
-        not necessarily begun); False on timeout."""
+        """Block until ``count`` requests arrived in all (:attr:`request_count`; their bodies
+        read, answers not necessarily begun), kept or not; False on timeout."""
         return self._started().wait_for_requests(count, timeout)
 
     @property
