@@ -9,6 +9,7 @@ import pytest
 import responses
 
 from g4f_sync import errors
+from g4f_sync import sse as sse_module
 from g4f_sync.Provider import Koala
 
 CONVERSATION = [
@@ -157,3 +158,15 @@ def test_json_nested_too_deeply_is_a_response_error_after_earlier_tokens(stream:
     assert str(info.value).endswith("': its JSON is nested too deeply to read")
     assert received == (["a", "b"] if stream else [])
     assert info.value.partial == "ab"
+
+
+@responses.activate
+def test_a_line_past_the_limit_is_a_response_error_after_earlier_tokens() -> None:
+    endless = "data: " + "x" * (sse_module.LINE_LIMIT + 1)  # no line end
+    mock_answer(sse("a", "b") + endless)
+    received: List[str] = []
+    with pytest.raises(errors.ResponseError) as info:
+        for token in Koala.create_completion("", CONVERSATION):
+            received.append(token)
+    assert f"exceeds {sse_module.LINE_LIMIT:,} bytes" in str(info.value)
+    assert received == ["a", "b"] and info.value.partial == "ab"
