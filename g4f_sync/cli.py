@@ -117,9 +117,19 @@ def report(error: BaseException, debug: bool = False) -> None:
     if debug:
         traceback.print_exception(type(error), error, error.__traceback__)
     message = " ".join(str(error).split())
-    if "ignore_working=True" in message:
+    if _not_working(error):
         message += " (on the command line: --provider NAME --ignore-working, or --base-url URL)"
     print(f"g4f-sync: {type(error).__name__}: {message}", file=sys.stderr, flush=True)
+
+
+def _not_working(error: BaseException) -> bool:
+    """Whether the error comes of a provider marked as not working: the CLI says how to
+    call it anyway."""
+    if isinstance(error, errors.ProviderNotWorkingError):
+        return error.marked
+    return isinstance(error, errors.ProviderNotFoundError) and any(
+        why == "not working" for _, why in error.considered
+    )
 
 
 # chat

@@ -1,4 +1,14 @@
-"""Where g4f_sync relies on urllib3 beyond its documented API, in one place.
+"""Where g4f_sync relies on urllib3 and http.client beyond their documented API, in one
+place, with :func:`probe` to check that what it relies on is still there and still means
+the same (tests/test_compat.py fails loudly when it does not).
+
+Reading whole chunks. :func:`whole_chunks_reader` hands over, in one piece, every complete
+chunk of a chunked body already in the receive buffer, where urllib3's ``read1`` returns
+one chunk per call: a token is usually one chunk, so this halves the CPU per token. It
+reads http.client's ``HTTPResponse`` state (``fp``, ``chunk_left``, ``_method``) and
+urllib3's (``_fp``, ``_error_catcher``, ``_fp_bytes_read``), and is used only when
+:func:`probe` finds them as expected; otherwise ``read1`` alone reads (slower, the same
+bytes).
 
 Reaching a socket before the response exists. urllib3 gives a response ``shutdown()``
 (2.3 and later) to unblock a read of the body from another thread, but nothing reaches
@@ -12,20 +22,37 @@ method of that name, doing what ``urllib3.util.connection.create_connection`` do
 
 from __future__ import annotations
 
+import http.client
+import io
 import socket
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional, Protocol
+from typing import Any, Callable, Iterator, List, Optional, Protocol
 
 import urllib3
+import urllib3.response
+import urllib3.util.timeout
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import allowed_gai_family
-from urllib3.util.timeout import _DEFAULT_TIMEOUT
 
-__all__ = ["POOL_CLASSES", "SocketWatcher", "close_pools", "watching_sockets"]
+__all__ = [
+    "POOL_CLASSES",
+    "SocketWatcher",
+    "close_pools",
+    "probe",
+    "watching_sockets",
+    "whole_chunks_reader",
+]
+
+_DEFAULT_TIMEOUT = getattr(urllib3.util.timeout, "_DEFAULT_TIMEOUT", None)
+READ_SIZE = 65536
+"""Most bytes looked at, and taken, in one call of a whole-chunks reader."""
+MAX_CHUNK_SIZE_LINE = 1024
+"""Longest chunk-size line the whole-chunks reader parses itself; longer ones go to
+http.client."""
 
 
 class SocketWatcher(Protocol):
@@ -124,3 +151,149 @@ def close_pools(manager: urllib3.PoolManager) -> None:
         if pool is not None:
             pool.close()
     manager.clear()
+
+
+def whole_chunks_reader(raw: Any) -> Optional[Callable[[], bytes]]:
+    """For a chunked body without content coding read by http.client: a function that
+    returns the data of every complete chunk in the receive buffer, consuming just those
+    bytes, or ``b""`` (then ``read1`` goes on: a partial chunk, the last chunk, an anomaly).
+
+    It blocks only when nothing at all is buffered, like ``read1``, and fails as ``read1``
+    does (through urllib3, which discards the connection). Anything else (another
+    urllib3, a mocked body, gzip, an answer to HEAD), or internals that :func:`probe`
+    finds changed, gets None: ``read1`` alone.
+    """
+    return None if probe() else _whole_chunks_reader(raw)
+
+
+def _whole_chunks_reader(raw: Any) -> Optional[Callable[[], bytes]]:
+    original = getattr(raw, "_fp", None)
+    if (
+        not isinstance(original, http.client.HTTPResponse)
+        or not original.chunked
+        or original._method == "HEAD"  # no body, whatever the headers say (as read1)
+        or not hasattr(original.fp, "peek")
+        or not hasattr(raw, "_error_catcher")
+        or not hasattr(raw, "_fp_bytes_read")
+        or raw.headers.get("Content-Encoding", "identity").strip().lower() != "identity"
+    ):
+        return None
+
+    def whole_chunks() -> bytes:
+        fp = original.fp
+        chunk_left = original.chunk_left
+        if fp is None or chunk_left:  # closed, or inside a chunk: read1's part
+            return b""
+        try:
+            data = fp.peek(READ_SIZE)
+        except BaseException:
+            # Fail as read1 would: urllib3 maps the error (ReadTimeoutError,
+            # ProtocolError), closes the response and its connection, frees the pool slot.
+            with raw._error_catcher():
+                raise
+        start = 0
+        if chunk_left == 0:  # the CRLF ending the previous chunk comes first
+            if data[:2] != b"\r\n":
+                return b""
+            start = 2
+        pieces = []
+        end = start
+        size_end = data.find(b"\n", start)
+        while 0 <= size_end <= end + MAX_CHUNK_SIZE_LINE:
+            try:
+                size = int(data[end:size_end].split(b";", 1)[0], 16)
+            except ValueError:
+                break
+            chunk_end = size_end + 1 + size
+            if size <= 0 or data[chunk_end : chunk_end + 2] != b"\r\n":
+                break  # the last chunk, or not all of this one yet
+            pieces.append(data[size_end + 1 : chunk_end])
+            end = chunk_end + 2
+            size_end = data.find(b"\n", end)
+        if not pieces:
+            return b""
+        fp.read(end)
+        original.chunk_left = None
+        whole = b"".join(pieces)
+        raw._fp_bytes_read += len(whole)  # as read1 counts them, for raw.tell()
+        return whole
+
+    return whole_chunks
+
+
+class _FakeSocket:
+    """Enough of a socket for http.client to read a response from bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self.file = io.BufferedReader(io.BytesIO(data))  # type: ignore[arg-type]
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return self.file
+
+
+_PROBE_RESPONSE = (
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"3\r\nabc\r\n2\r\nde\r\n1\r\nf\r\n0\r\n\r\n"
+)
+_probed: Optional[List[str]] = None
+
+
+def probe() -> List[str]:
+    """What this module relies on that the installed urllib3 or Python lacks, or that
+    behaves otherwise than expected: an empty list when all is well. Runs once."""
+    global _probed
+    if _probed is None:
+        _probed = _probe_connections() + _probe_pools() + _probe_whole_chunks()
+    return list(_probed)
+
+
+def _probe_connections() -> List[str]:
+    problems = []
+    for cls in (HTTPConnection, HTTPSConnection):
+        if "_new_conn" not in cls.connect.__code__.co_names:
+            problems.append(f"urllib3 {cls.__name__}.connect() no longer calls _new_conn()")
+    if _DEFAULT_TIMEOUT is None:
+        problems.append("urllib3.util.timeout._DEFAULT_TIMEOUT is gone")
+    if getattr(HTTPConnection("example.test", 80), "_dns_host", None) != "example.test":
+        problems.append("urllib3 HTTPConnection._dns_host is not the host to resolve")
+    if "shutdown" not in vars(urllib3.response.HTTPResponse):
+        problems.append("urllib3 HTTPResponse.shutdown() is missing (urllib3 >= 2.3 has it)")
+    return problems
+
+
+def _probe_pools() -> List[str]:
+    pools = urllib3.PoolManager().pools
+    if not (callable(getattr(pools, "keys", None)) and callable(getattr(pools, "get", None))):
+        return ["urllib3 PoolManager.pools has no keys() and get()"]
+    return []
+
+
+def _probe_whole_chunks() -> List[str]:
+    """Read a chunked body from bytes, as http.client and urllib3 do, and check the state
+    the whole-chunks reader relies on at each step."""
+    original = http.client.HTTPResponse(_FakeSocket(_PROBE_RESPONSE), method="POST")  # type: ignore[arg-type]
+    original.begin()
+    raw = urllib3.response.HTTPResponse(
+        body=original, headers=dict(original.headers), status=200, preload_content=False
+    )
+    checks = [
+        ("urllib3 HTTPResponse._fp is the http.client response", raw._fp is original),
+        ("http.client HTTPResponse._method is the request's", original._method == "POST"),
+        ("http.client chunk_left is None before the first chunk", original.chunk_left is None),
+        ("urllib3 HTTPResponse._error_catcher() is there", callable(raw._error_catcher)),
+    ]
+    first = raw.read1(3)
+    checks += [
+        ("read1 returns one whole chunk", first == b"abc"),
+        ("chunk_left is 0 right after a chunk", original.chunk_left == 0),
+        ("tell() counts _fp_bytes_read", raw.tell() == raw._fp_bytes_read == 3),
+    ]
+    whole_chunks = _whole_chunks_reader(raw)
+    taken = whole_chunks() if whole_chunks is not None else None
+    checks += [
+        ("the whole-chunks reader applies to this body", whole_chunks is not None),
+        ("it takes every complete chunk at once", taken == b"def"),
+        ("http.client reads on after it", raw.read1(10) == b"" and original.isclosed()),
+        ("tell() counts what it took", raw.tell() == 6),
+    ]
+    return [f"{what}: no" for what, ok in checks if not ok]

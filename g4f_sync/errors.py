@@ -27,7 +27,13 @@
 
 Every error has ``.partial``: the text a stream yielded before the error (``""`` when
 nothing arrived), so a non-streaming call loses nothing either. Exceptions of requests
-and urllib3 never reach the caller; they are wrapped with ``__cause__`` kept.
+and urllib3 never reach the caller: :func:`g4f_sync.http.mapped_errors` translates them,
+in that one place, with ``__cause__`` kept.
+
+An error's text is built from what it carries, never rewritten: ``.message`` (what went
+wrong), ``.provider`` (set by the provider layer, shown first), ``.attempts`` (requests
+sent, shown when more than one), and per class ``.status_code``, ``.method``, ``.url``
+(passwords masked), ``.body``, ``.retry_after``, ... Errors pickle with all of them.
 """
 
 from __future__ import annotations
@@ -62,10 +68,34 @@ __all__ = [
 
 
 class G4FError(Exception):
-    """Base of every g4f_sync exception."""
+    """Base of every g4f_sync exception; its text is ``"<provider>: <message> (after N
+    attempts)"``, each part shown when known."""
 
     partial: str = ""
     """Text yielded by the stream before this error was raised."""
+    provider: str = ""
+    """The provider whose call failed (set by the provider layer)."""
+    attempts: int = 1
+    """Requests sent before giving up, retries included."""
+    method: str = ""
+    """The HTTP method of the request that failed, when one did."""
+    url: str = ""
+    """Its URL, with any password masked."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+    def describe(self) -> str:
+        """The text without the provider's name: the message, and how often it was tried."""
+        tries = f" (after {self.attempts} attempts)" if self.attempts > 1 else ""
+        return f"{self.message}{tries}"
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.describe()}" if self.provider else self.describe()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
 
     def __reduce__(self) -> Tuple[Any, ...]:
         # Pickle args and attributes without calling __init__ (whose keyword-only
@@ -79,6 +109,11 @@ def _restore(cls: Type[G4FError], args: Tuple[Any, ...], state: Dict[str, Any]) 
     error.args = args
     error.__dict__.update(state)
     return error
+
+
+def _request(method: str, url: str) -> str:
+    """``"POST https://host/path"``, or what is known of it."""
+    return " ".join(part for part in (method, url) if part) or "the server"
 
 
 class InvalidRequestError(G4FError, ValueError):
@@ -98,22 +133,39 @@ class ModelNotSupportedError(InvalidRequestError):
 
 
 class ProviderNotFoundError(G4FError):
-    """No provider matches the name, or none supports the model."""
+    """No provider matches the name, or none supports the model. ``.considered`` lists
+    ``(provider name, why it was passed over)`` when providers were considered."""
+
+    def __init__(self, message: str, *, considered: Sequence[Tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.considered: List[Tuple[str, str]] = list(considered)
 
 
 class ProviderNotWorkingError(G4FError):
-    """The provider is marked as not working, or its site no longer serves the protocol
-    (ChatGptt: a site without the chat plugin's handler)."""
+    """The provider is marked as not working (``.marked``: its class says
+    ``working = False``, and ``ignore_working=True`` calls it anyway), or its site no
+    longer serves the protocol (ChatGptt: a site without the chat plugin's handler)."""
+
+    def __init__(self, message: str, *, marked: bool = False) -> None:
+        super().__init__(message)
+        self.marked = marked
 
 
 class RetryProviderError(G4FError):
     """Every provider a :class:`~g4f_sync.Provider.retry.RetryProvider` tried failed before
     its first token. ``.errors`` lists ``(provider name, exception)`` in the order tried;
-    the message names each provider with its own error."""
+    the text names each provider with its own error."""
 
-    def __init__(self, message: str, *, errors: Sequence[Tuple[str, BaseException]] = ()) -> None:
-        super().__init__(message)
+    def __init__(self, errors: Sequence[Tuple[str, BaseException]]) -> None:
         self.errors: List[Tuple[str, BaseException]] = list(errors)
+        parts = [f"{name}: {type(error).__name__}: {_one_line(error)}" for name, error in errors]
+        count = f"all {len(parts)} providers" if len(parts) > 1 else "the only provider"
+        super().__init__(f"RetryProvider: {count} failed before answering: {' | '.join(parts)}")
+
+
+def _one_line(error: BaseException) -> str:
+    text = error.describe() if isinstance(error, G4FError) else str(error)
+    return " ".join(text.split())
 
 
 class CancelledError(G4FError):
@@ -141,13 +193,31 @@ class TimeoutError(G4FError, builtins.TimeoutError):
 
 
 class ResponseStatusError(G4FError):
-    """The server answered with a non-2xx status."""
+    """The server answered with a non-2xx status: ``.status_code``, ``.reason``, ``.body``
+    (a short excerpt), and the request's ``.method`` and ``.url``."""
 
-    def __init__(self, message: str, *, status_code: int, body: str = "") -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status_code: int,
+        body: str = "",
+        reason: str = "",
+        method: str = "",
+        url: str = "",
+    ) -> None:
         self.status_code = status_code
         self.body = body
         """A short excerpt of the response body."""
+        self.reason = reason
+        self.method = method
+        self.url = url
+        super().__init__(message or self._summary())
+
+    def _summary(self) -> str:
+        reason = f" {self.reason}" if self.reason else ""
+        where = _request(self.method, self.url)
+        return f"HTTP {self.status_code}{reason} from {where}: {self.body or '(empty body)'}"
 
 
 class RateLimitError(ResponseStatusError):
@@ -156,19 +226,31 @@ class RateLimitError(ResponseStatusError):
 
     def __init__(
         self,
-        message: str,
+        message: str = "",
         *,
         status_code: int = 429,
         body: str = "",
         retry_after: Optional[float] = None,
+        **request: str,
     ) -> None:
-        super().__init__(message, status_code=status_code, body=body)
         self.retry_after = retry_after
         """Seconds the server asked to wait (``Retry-After``), or ``None``."""
+        super().__init__(message, status_code=status_code, body=body, **request)
+
+    def _summary(self) -> str:
+        wait = f"; retry after {self.retry_after:g} s" if self.retry_after is not None else ""
+        return f"rate limited (HTTP {self.status_code}) by {_request(self.method, self.url)}{wait}"
 
 
 class CloudflareError(ResponseStatusError):
     """Cloudflare answered with a browser challenge instead of the site."""
+
+    def _summary(self) -> str:
+        return (
+            f"{_request(self.method, self.url)} answered with a Cloudflare challenge"
+            f" (HTTP {self.status_code}): the site blocks scripted clients from this"
+            " address; try another proxy"
+        )
 
 
 class NonceRejectedError(ResponseStatusError):

@@ -117,10 +117,10 @@ def iter_events(
         )
     origin = ""
     if isinstance(source, requests.Response):
-        from .http import _where, iter_body
+        from .http import iter_body, request_of
 
         chunks: Iterable[bytes] = iter_body(source)
-        origin = f" from {_where(source)}"
+        origin = " from " + " ".join(part for part in request_of(source) if part)
     else:
         chunks = source
     lines = _lines(chunks, line_limit, origin)

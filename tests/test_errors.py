@@ -12,8 +12,10 @@ SAMPLES = [
     errors.InvalidMessagesError("messages is empty"),
     errors.InvalidProxyError("bad proxy"),
     errors.ModelNotSupportedError("no such model"),
-    errors.ProviderNotFoundError("none"),
-    errors.ProviderNotWorkingError("off"),
+    errors.ProviderNotFoundError("none", considered=[("Koala", "not working")]),
+    errors.ProviderNotWorkingError("off", marked=True),
+    errors.RetryProviderError([("Koala", errors.TimeoutError("silent"))]),
+    errors.CancelledError("interrupted by the caller"),
     errors.MissingRequirementsError("pip install x"),
     errors.ConnectionError("refused"),
     errors.StreamInterruptedError("lost"),
@@ -59,8 +61,62 @@ def test_status_error_attributes() -> None:
 @pytest.mark.parametrize("error", SAMPLES, ids=lambda e: type(e).__name__)
 def test_errors_survive_pickling_with_their_attributes(error: errors.G4FError) -> None:
     error.partial = "received so far"
+    error.provider, error.attempts = "Koala", 3
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is type(error)
     assert str(copy) == str(error)
-    assert copy.__dict__ == error.__dict__
+    assert repr(copy.__dict__) == repr(error.__dict__)  # nested errors compare by their text
     assert copy.partial == "received so far"
+
+
+def test_the_text_is_built_from_the_attributes_and_never_rewritten() -> None:
+    error = errors.ResponseStatusError(
+        status_code=500,
+        reason="Internal Server Error",
+        body="boom",
+        method="POST",
+        url="http://h/x",
+    )
+    assert str(error) == "HTTP 500 Internal Server Error from POST http://h/x: boom"
+    error.provider, error.attempts = "Koala", 3
+    assert str(error) == (
+        "Koala: HTTP 500 Internal Server Error from POST http://h/x: boom (after 3 attempts)"
+    )
+    assert (
+        error.describe()
+        == "HTTP 500 Internal Server Error from POST http://h/x: boom (after 3 attempts)"
+    )
+    assert error.args == ("HTTP 500 Internal Server Error from POST http://h/x: boom",)
+    assert repr(error).startswith("ResponseStatusError('Koala: HTTP 500")
+
+
+@pytest.mark.parametrize(
+    ("error", "text"),
+    [
+        (
+            errors.RateLimitError(status_code=429, retry_after=2, method="GET", url="http://h/"),
+            "rate limited (HTTP 429) by GET http://h/; retry after 2 s",
+        ),
+        (errors.RateLimitError(status_code=402), "rate limited (HTTP 402) by the server"),
+        (
+            errors.CloudflareError(status_code=403, method="POST", url="http://h/"),
+            "POST http://h/ answered with a Cloudflare challenge (HTTP 403): the site blocks"
+            " scripted clients from this address; try another proxy",
+        ),
+        (errors.ResponseStatusError(status_code=502), "HTTP 502 from the server: (empty body)"),
+        (errors.RateLimitError("the site's token limit is reached: x", status_code=200), None),
+    ],
+)
+def test_status_errors_say_what_they_carry(error: errors.G4FError, text: str) -> None:
+    assert str(error) == (text or error.message)
+
+
+def test_a_retry_provider_error_names_each_provider_with_its_own_error() -> None:
+    timeout = errors.TimeoutError("the server sent nothing within the read timeout")
+    timeout.provider, timeout.attempts = "Koala", 2
+    error = errors.RetryProviderError([("Koala", timeout), ("Custom", KeyError("x"))])
+    assert str(error) == (
+        "RetryProvider: all 2 providers failed before answering: Koala: TimeoutError: the"
+        " server sent nothing within the read timeout (after 2 attempts) | Custom: KeyError: 'x'"
+    )
+    assert error.errors == [("Koala", timeout), ("Custom", error.errors[1][1])]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import socket
 import sys
 import threading
 import time
 import traceback
 from typing import List
+from urllib.parse import urlencode
 
 import pytest
 import requests
 import responses
+import urllib3.exceptions
 
 from g4f_sync import Client, cli, errors
 from g4f_sync.emulator import Emulator
@@ -21,17 +26,19 @@ from g4f_sync.http import (
     Timeout,
     Transport,
     excerpt,
+    mapped_errors,
     parse_proxy,
     parse_retry_after,
     raise_for_status,
     redact_url,
-    wrap_requests_error,
 )
 from g4f_sync.Provider import Koala
+from g4f_sync.Provider.registry import rebase_provider
 
 HI = [{"role": "user", "content": "Hi"}]
 
 URL = "http://api.test/endpoint"
+URL_WITH_PASSWORD = "http://user:s3cr3t@api.test/x"
 FAST = Retry(total=2, backoff=0.001, backoff_max=0.002)
 CLOUDFLARE_PAGE = (
     "<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
@@ -252,10 +259,31 @@ def test_transport_sends_through_the_proxy() -> None:
         (requests.exceptions.ChunkedEncodingError("c"), errors.ConnectionError, "request failed"),
     ],
 )
-def test_requests_exceptions_are_wrapped(exc: Exception, kind: type, text: str) -> None:
-    error = wrap_requests_error(exc)
-    assert type(error) is kind
-    assert text in str(error)
+def test_requests_exceptions_are_mapped_in_one_place(exc: Exception, kind: type, text: str) -> None:
+    with pytest.raises(errors.G4FError) as info, mapped_errors("POST", URL_WITH_PASSWORD):
+        raise exc
+    assert type(info.value) is kind
+    assert text in str(info.value)
+    assert info.value.__cause__ is exc
+    assert (info.value.method, info.value.url) == ("POST", "http://user:***@api.test/x")
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "text"),
+    [
+        (urllib3.exceptions.ReadTimeoutError(None, "/", "t"), errors.TimeoutError, "went silent"),
+        (socket.timeout("t"), errors.TimeoutError, "went silent mid-answer"),
+        (urllib3.exceptions.ProtocolError("p"), errors.StreamInterruptedError, "was lost"),
+        (ConnectionResetError(104, "reset"), errors.StreamInterruptedError, "was lost"),
+    ],
+)
+def test_failures_while_reading_are_mapped_as_a_stream_cut_short(
+    exc: Exception, kind: type, text: str
+) -> None:
+    with pytest.raises(errors.G4FError) as info, mapped_errors("GET", URL, reading=True):
+        raise exc
+    assert type(info.value) is kind
+    assert text in str(info.value)
 
 
 # Bad input fails before any I/O, with a typed error
@@ -399,3 +427,33 @@ def test_a_session_retries_its_own_direct_requests() -> None:
         with Session(max_retries=0) as session:
             emu.koala = emu.koala  # restarts the fault count
             assert session.post(url, json={"input": "Hi"}).status_code == 429
+
+
+# Logging, as libraries do it
+
+
+RATE_LIMITED_ONCE = {"fault": "rate_limit", "fault_count": "1", "retry_after": "0"}
+
+
+def test_requests_retries_and_closes_are_logged_at_debug_without_passwords(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert logging.getLogger("g4f_sync").handlers == []  # the application decides
+    with Emulator() as emu, caplog.at_level(logging.DEBUG, logger="g4f_sync"):
+        base = emu.url.replace("http://", "http://user:s3cr3t@")
+        koala = rebase_provider(Koala, base, query=RATE_LIMITED_ONCE)
+        tokens = koala.create_completion("", HI, max_retries=Retry(1, backoff=0.001))
+        assert "".join(tokens) == "Hi"
+    lines = [(record.name, record.getMessage()) for record in caplog.records]
+    url = f"{base.replace('s3cr3t', '***')}/api/gpt/?{urlencode(RATE_LIMITED_ONCE)}"
+    assert lines == [
+        ("g4f_sync.http", f"sending POST {url} (attempt 1)"),
+        ("g4f_sync.http", lines[1][1]),
+        ("g4f_sync.http", f"sending POST {url} (attempt 2)"),
+        ("g4f_sync.http", "closed 1 response(s)"),
+    ]
+    assert re.fullmatch(
+        rf"retrying POST {re.escape(url)} in 0\.00 s after HTTP 429 \(attempt 2 of 2\)",
+        lines[1][1],
+    )
+    assert "s3cr3t" not in caplog.text

@@ -22,7 +22,7 @@ import pytest
 import requests
 import urllib3.exceptions
 
-from g4f_sync import errors
+from g4f_sync import compat, errors
 from g4f_sync import http as g4f_http
 from g4f_sync.http import MAX_CHUNK_SIZE_LINE, iter_body
 from g4f_sync.sse import Event, iter_events
@@ -196,7 +196,7 @@ def session() -> Iterator[requests.Session]:
 @pytest.fixture(params=["whole_chunks", "read1_only"])
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ReadPath:
     chosen = ReadPath(request.param)
-    real = g4f_http._whole_chunks_reader
+    real = compat.whole_chunks_reader
 
     def spying(raw: object) -> Optional[Callable[[], bytes]]:
         reader = real(raw)
@@ -211,7 +211,7 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Rea
 
         return whole_chunks
 
-    monkeypatch.setattr(g4f_http, "_whole_chunks_reader", spying)
+    monkeypatch.setattr(compat, "whole_chunks_reader", spying)
     return chosen
 
 
@@ -355,7 +355,7 @@ def test_identity_content_encoding_takes_the_fast_path(
     head = CHUNKED_HEAD.replace(b"\r\n\r\n", b"\r\nContent-Encoding: Identity \r\n\r\n")
     server.respond(head + chunked(b"a", b"b", b"c"))
     response = get(session, server)
-    assert g4f_http._whole_chunks_reader(response.raw) is not None
+    assert compat.whole_chunks_reader(response.raw) is not None
     assert list(iter_body(response)) == [b"abc"]
 
 
@@ -601,7 +601,7 @@ def test_gzip_chunked_body_is_decoded_through_read1(
     body = chunked(*[compressed[i : i + 37] for i in range(0, len(compressed), 37)])
     server.respond(GZIP_HEAD + body)
     response = get(session, server)
-    assert g4f_http._whole_chunks_reader(response.raw) is None
+    assert compat.whole_chunks_reader(response.raw) is None
     assert b"".join(iter_body(response)) == text
 
 
@@ -635,7 +635,7 @@ def test_close_delimited_body_is_unaffected(
         CLOSE,
     )
     response = get(session, server)
-    assert g4f_http._whole_chunks_reader(response.raw) is None
+    assert compat.whole_chunks_reader(response.raw) is None
     body = iter_body(response)
     # Chunk-like bytes in a body that is not chunked are data.
     assert b"".join(take(body, 10)) == b"5\r\nhello\r\n"
@@ -654,7 +654,7 @@ def test_content_length_body_is_unaffected_and_keeps_the_connection(
     )
     server.respond(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext")
     response = get(session, server)
-    assert g4f_http._whole_chunks_reader(response.raw) is None
+    assert compat.whole_chunks_reader(response.raw) is None
     body = iter_body(response)
     assert b"".join(take(body, 8)) == b"3\r\nabc\r\n"
     later.set()

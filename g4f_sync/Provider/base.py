@@ -26,7 +26,7 @@ from typing import (
 import requests
 
 from .. import errors
-from ..http import Retry, TimeoutLike, Transport, wrap_requests_error
+from ..http import Retry, TimeoutLike, Transport
 from ..typing import ROLES, Messages
 
 __all__ = [
@@ -257,8 +257,8 @@ _JOIN_EVERY = 512
 def _deliver(
     tokens: Iterator[str], transport: Transport, stream: bool, provider: str
 ) -> Iterator[str]:
-    """Yield tokens (or their join); on error, name the provider in the message and keep
-    the received text in ``error.partial``; close the connection at the end.
+    """Yield tokens (or their join); on error, set ``error.provider`` and keep the
+    received text in ``error.partial``; close the connection at the end.
 
     The text is kept joined in blocks of ``_JOIN_EVERY`` tokens: memory grows with the
     text, not with one object per token.
@@ -300,17 +300,14 @@ def _mapped(exc: Exception, interrupted: bool) -> errors.G4FError:
         return errors.CancelledError("interrupted by the caller")
     if isinstance(exc, errors.G4FError):
         return exc
-    if isinstance(exc, requests.RequestException):
-        return wrap_requests_error(exc)
     if isinstance(exc, RecursionError):
         return errors.ResponseError("cannot read the answer: it is nested too deeply")
     return errors.ResponseError(f"cannot read the answer ({type(exc).__name__}: {exc})")
 
 
 def _attribute(error: errors.G4FError, provider: str, received: List[str]) -> errors.G4FError:
-    """Start the message with the provider's name (once) and attach the received text."""
+    """Name the provider on the error (unless a deeper one did) and attach the text
+    received."""
     error.partial = "".join(received)
-    message = error.args[0] if error.args else ""
-    if isinstance(message, str) and not message.startswith(f"{provider}: "):
-        error.args = (f"{provider}: {message}", *error.args[1:])
+    error.provider = error.provider or provider
     return error

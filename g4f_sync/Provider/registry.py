@@ -100,17 +100,18 @@ def resolve_provider(
     considered = []
     for candidate in _providers():
         if not ignore_working and not candidate.working:
-            considered.append(f"{candidate.__name__} (not working)")
+            considered.append((candidate.__name__, "not working"))
             continue
         reason = unsupported_reason(candidate, model)
         if reason is None:
             return candidate
-        considered.append(f"{candidate.__name__} ({reason})")
+        considered.append((candidate.__name__, reason))
     wanted = f"supports model {model!r}" if model else "is available"
+    listed = ", ".join(f"{name} ({why})" for name, why in considered) or "none"
     hint = "" if ignore_working else "; pass provider=... with ignore_working=True to try one"
     raise errors.ProviderNotFoundError(
-        f"no {'' if ignore_working else 'working '}provider {wanted};"
-        f" considered: {', '.join(considered) or 'none'}{hint}"
+        f"no {'' if ignore_working else 'working '}provider {wanted}; considered: {listed}{hint}",
+        considered=considered,
     )
 
 
@@ -120,7 +121,8 @@ def not_working_error(provider: Any) -> errors.ProviderNotWorkingError:
     return errors.ProviderNotWorkingError(
         f"{name} is marked as not working (working = False): its public service is gone."
         f" Pass ignore_working=True to call it anyway, or use a subclass with working = True"
-        f" pointed at a live host, e.g. Emulator().provider({name}) from g4f_sync.emulator"
+        f" pointed at a live host, e.g. Emulator().provider({name}) from g4f_sync.emulator",
+        marked=True,
     )
 
 

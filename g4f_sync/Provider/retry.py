@@ -7,6 +7,7 @@ of providers but a user of them: it resolves names through :mod:`.registry`, app
 
 from __future__ import annotations
 
+import logging
 import random
 from typing import Any, FrozenSet, Iterator, List, Optional, Sequence, Tuple
 
@@ -22,6 +23,8 @@ from .registry import (
 )
 
 __all__ = ["RetryProvider", "RetryStream"]
+
+log = logging.getLogger("g4f_sync.provider")
 
 
 class RetryProvider:
@@ -131,15 +134,19 @@ class RetryStream(Iterator[str]):
                 while not token:  # "" carries no text: the answer has not started
                     token = next(tokens)
             except StopIteration:
-                failures.append((name, errors.ResponseError(f"{name}: the answer was empty")))
+                empty = errors.ResponseError("the answer was empty")
+                empty.provider = name
+                failures.append((name, empty))
             except Exception as error:  # any failure before the first token: try the next
                 failures.append((name, error))
             else:
+                log.debug("RetryProvider: %s answers", name)
                 self.provider = provider
                 self._next = tokens.__next__
                 return token  # type: ignore[no-any-return]
             self._close_current()
-        raise retry_error(failures)
+            log.debug("RetryProvider: %s failed before answering: %r", name, failures[-1][1])
+        raise errors.RetryProviderError(failures)
 
     def close(self) -> None:
         """Stop, and close the connection of the provider in use."""
@@ -164,17 +171,3 @@ class RetryStream(Iterator[str]):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def retry_error(failures: Sequence[Tuple[str, BaseException]]) -> errors.RetryProviderError:
-    """One line naming each provider with its error type and message."""
-    parts = []
-    for name, error in failures:
-        text = " ".join(str(error).split())
-        if text.startswith(f"{name}: "):  # the message already starts with the name
-            text = text[len(name) + 2 :]
-        parts.append(f"{name}: {type(error).__name__}: {text}")
-    count = f"all {len(failures)} providers" if len(failures) > 1 else "the only provider"
-    return errors.RetryProviderError(
-        f"RetryProvider: {count} failed before answering: {' | '.join(parts)}", errors=failures
-    )

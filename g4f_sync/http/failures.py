@@ -1,0 +1,162 @@
+"""HTTP failures as g4f_sync errors: the one place where requests, urllib3 and socket
+exceptions, and non-2xx answers, become :mod:`g4f_sync.errors`."""
+
+from __future__ import annotations
+
+import email.utils
+import socket
+import time
+from contextlib import contextmanager
+from typing import Iterator, List, Optional
+
+import requests
+import urllib3.exceptions
+
+from .. import errors
+from .config import ERROR_BODY_LIMIT, EXCERPT_LENGTH
+from .proxy import redact_url
+
+__all__ = [
+    "CLOUDFLARE_MARKERS",
+    "excerpt",
+    "mapped_errors",
+    "parse_retry_after",
+    "raise_for_status",
+    "read_prefix",
+    "request_of",
+]
+
+CLOUDFLARE_MARKERS = ('<div id="cf-please-wait">', "<title>Just a moment...</title>")
+
+_TRANSPORT_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
+
+
+@contextmanager
+def mapped_errors(method: str, url: str, *, reading: bool = False) -> Iterator[None]:
+    """Raise what the block raises as a g4f_sync error carrying ``method`` and ``url``
+    (its password masked), with the original as ``__cause__``.
+
+    ``reading``: the block reads an answer's body, so a failure is a stream cut short
+    (:class:`~g4f_sync.errors.StreamInterruptedError`) or a silence
+    (:class:`~g4f_sync.errors.TimeoutError`), not a failure to connect.
+    """
+    try:
+        yield
+    except errors.G4FError as error:
+        error.method = error.method or method
+        error.url = error.url or redact_url(url)
+        raise
+    except _TRANSPORT_ERRORS as exc:
+        error = _reading_error(exc) if reading else _sending_error(exc)
+        error.method, error.url = method, redact_url(url)
+        raise error from exc
+
+
+def _sending_error(exc: BaseException) -> errors.G4FError:
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return errors.TimeoutError(f"could not connect within the connect timeout: {exc}")
+    if isinstance(
+        exc, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, socket.timeout)
+    ):
+        return errors.TimeoutError(f"the server sent nothing within the read timeout: {exc}")
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return errors.ConnectionError(f"the proxy refused or failed the connection: {exc}")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return errors.ConnectionError(f"TLS verification failed: {exc}")
+    if isinstance(
+        exc,
+        (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ),
+    ):
+        return errors.InvalidRequestError(f"invalid URL: {exc}")
+    if isinstance(exc, requests.ConnectionError):
+        return errors.ConnectionError(f"could not connect: {exc}")
+    return errors.ConnectionError(f"request failed: {exc}")
+
+
+def _reading_error(exc: BaseException) -> errors.G4FError:
+    if isinstance(
+        exc, (urllib3.exceptions.ReadTimeoutError, socket.timeout, requests.exceptions.Timeout)
+    ):
+        return errors.TimeoutError(
+            "the server went silent mid-answer for longer than the read timeout"
+        )
+    return errors.StreamInterruptedError(
+        f"the connection was lost mid-answer ({type(exc).__name__}: {exc})"
+    )
+
+
+def request_of(response: requests.Response) -> tuple[str, str]:
+    """The method and URL (password masked) of the request ``response`` answers."""
+    method = response.request.method if response.request is not None else ""
+    return method or "", redact_url(str(response.url or ""))
+
+
+def parse_retry_after(value: Optional[str]) -> Optional[float]:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def read_prefix(response: requests.Response, limit: int = ERROR_BODY_LIMIT) -> str:
+    """Up to ``limit`` bytes of the body, decoded leniently; never raises."""
+    pieces: List[bytes] = []
+    size = 0
+    try:
+        while size < limit:
+            piece = response.raw.read1(limit - size, decode_content=True)
+            if not piece:
+                break
+            pieces.append(piece)
+            size += len(piece)
+    except Exception:  # the excerpt is best effort; the status is what matters
+        pass
+    encoding = response.encoding or "utf-8"
+    try:
+        return b"".join(pieces).decode(encoding, errors="replace")
+    except LookupError:
+        return b"".join(pieces).decode("utf-8", errors="replace")
+
+
+def excerpt(text: str, length: int = EXCERPT_LENGTH) -> str:
+    """The start of ``text`` on one line, cut at ``length`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else flat[: length - 1] + "…"
+
+
+def raise_for_status(response: requests.Response) -> None:
+    """Raise the mapped error for a non-2xx response (and close it); do nothing for 2xx.
+
+    429/402 -> RateLimitError, 403 with a Cloudflare page -> CloudflareError,
+    anything else -> ResponseStatusError with the status and a body excerpt.
+    """
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    body = read_prefix(response)
+    response.close()
+    method, url = request_of(response)
+    short = excerpt(body)
+    if status in (429, 402):
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        raise errors.RateLimitError(
+            status_code=status, body=short, retry_after=retry_after, method=method, url=url
+        )
+    if status == 403 and any(marker in body for marker in CLOUDFLARE_MARKERS):
+        raise errors.CloudflareError(status_code=status, body=short, method=method, url=url)
+    raise errors.ResponseStatusError(
+        status_code=status, body=short, reason=response.reason or "", method=method, url=url
+    )

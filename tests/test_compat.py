@@ -1,0 +1,44 @@
+"""g4f_sync.compat: the urllib3 and http.client internals the SDK relies on are there and
+mean what it expects; when they do not, the suite fails here, loudly, while users fall
+back to the slower public path."""
+
+from __future__ import annotations
+
+import urllib3.response
+from urllib3.connection import HTTPConnection
+
+from g4f_sync import compat
+from g4f_sync.emulator import Emulator
+from g4f_sync.Provider import Koala
+
+HI = [{"role": "user", "content": "Hi there"}]
+
+
+def test_the_internals_relied_on_are_as_expected_on_the_installed_versions() -> None:
+    assert compat.probe() == [], (
+        "urllib3 or http.client changed under g4f_sync.compat; adapt it or cap the version"
+    )
+
+
+def test_the_probe_names_what_is_missing_or_means_something_else(monkeypatch) -> None:
+    monkeypatch.setattr(compat, "_probed", None)
+    monkeypatch.delattr(urllib3.response.HTTPResponse, "shutdown")
+    monkeypatch.setattr(HTTPConnection, "connect", lambda self: None)
+    monkeypatch.setattr(urllib3.response.HTTPResponse, "tell", lambda self: 0)
+    problems = compat.probe()
+    assert "urllib3 HTTPConnection.connect() no longer calls _new_conn()" in problems
+    assert "urllib3 HTTPResponse.shutdown() is missing (urllib3 >= 2.3 has it)" in problems
+    assert "tell() counts _fp_bytes_read: no" in problems
+
+
+def test_a_failed_probe_turns_the_whole_chunks_path_off_and_reading_still_works(
+    monkeypatch,
+) -> None:
+    monkeypatch.setattr(compat, "_probed", ["something changed"])
+    calls = []
+    real = compat._whole_chunks_reader
+    monkeypatch.setattr(compat, "_whole_chunks_reader", lambda raw: calls.append(raw) or real(raw))
+    with Emulator() as emu:
+        tokens = list(emu.provider(Koala, count=50).create_completion("", HI))
+    assert tokens == [f"tok{i} " for i in range(50)]
+    assert calls == []  # read1 alone read the answer
