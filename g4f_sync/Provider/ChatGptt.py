@@ -1,6 +1,6 @@
 """ChatGptt (chatgptt.me): a WordPress site running the AI Power chat plugin.
 
-Protocol (PROTOCOLS.md), on one session so cookies, proxy, timeout and retries are shared:
+Protocol (docs/protocols.md), on one session so cookies, proxy, timeout and retries are shared:
 
 1. ``GET url``: the chat element (``.wpaicg-chat-shortcode``, else ``.wpaicg-chatbox``, else
    any element with ``data-nonce``) carries ``data-nonce``, ``data-post-id`` and

@@ -1,6 +1,6 @@
 """``RetryProvider``: g4f's fallback over a list of providers.
 
-It lives apart from ``base.py`` (where DESIGN.md first placed it) because it is not a base
+It lives apart from ``base.py`` (where the first design placed it) because it is not a base
 of providers but a user of them: it resolves names through :mod:`.registry`, applies the
 ``working`` check, and needs none of ``base.py``'s validation or transport machinery.
 """

@@ -1,5 +1,5 @@
 """The ChatGptt service (chatgptt.me, now gone): a WordPress page running the AI Power chat
-plugin, as PROTOCOLS.md describes it.
+plugin, as docs/protocols.md describes it.
 
 Routes:
 

@@ -1,4 +1,4 @@
-"""The Koala service (koala.sh, now gone), as PROTOCOLS.md describes it.
+"""The Koala service (koala.sh, now gone), as docs/protocols.md describes it.
 
 Routes: ``GET /chat`` (a tiny page) and ``POST /api/gpt/``, which takes the JSON body
 ``{"input", "inputHistory", "outputHistory", "model"}`` and streams ``text/event-stream``,
