@@ -886,7 +886,21 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         default=1,
         help="emulator processes for the concurrency section (default 1)",
     )
+    parser.add_argument(
+        "--render-only",
+        metavar="JSON",
+        help="measure nothing: render the results in JSON (a latest.json) again; nothing is "
+        "written unless --output-dir or --update-readme is given",
+    )
     return parser.parse_args(argv)
+
+
+def load(path: str) -> Dict[str, Any]:
+    """The results written by an earlier run, their targets computed again."""
+    with open(path, encoding="utf-8") as saved:
+        results: Dict[str, Any] = json.load(saved)
+    results["targets"] = targets(results)
+    return results
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -910,15 +924,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             import_runs=max(args.repeats, 7),
         )
     command = "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv)
-    results = run(
-        config,
-        reference=args.with_reference,
-        reference_venv=args.reference_venv,
-        command=command.strip(),
-    )
+    if args.render_only:
+        results = load(args.render_only)
+    else:
+        results = run(
+            config,
+            reference=args.with_reference,
+            reference_venv=args.reference_venv,
+            command=command.strip(),
+        )
     report = render(results)
     print(report)
-    output = args.output_dir or (None if args.smoke else RESULTS_DIR)
+    output = args.output_dir or (None if args.smoke or args.render_only else RESULTS_DIR)
     if output:
         os.makedirs(output, exist_ok=True)
         with open(os.path.join(output, "latest.json"), "w") as out:
