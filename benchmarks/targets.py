@@ -1,16 +1,21 @@
-"""The targets table: each figure the issue sets a target for, its value, and whether it
-is met (:func:`targets`)."""
+"""The targets table: each figure the issue sets a target for (:data:`TARGETS`), and its
+row in the results (:func:`targets`): the value, what it comes from, whether it is met."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .config import FRAMINGS, SECTIONS
 
-__all__ = ["lookup", "ratio", "targets"]
+__all__ = ["TARGETS", "Target", "lookup", "ratio", "targets"]
+
+Path = Tuple[str, ...]
+Note = Callable[[Dict[str, Any]], str]
 
 
 def lookup(data: Dict[str, Any], *keys: str) -> Any:
+    """``data[key][key]...``; None where a key is missing (or an entry is an error)."""
     for key in keys:
         if not isinstance(data, dict) or key not in data:
             return None
@@ -19,6 +24,7 @@ def lookup(data: Dict[str, Any], *keys: str) -> Any:
 
 
 def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    """``a / b``; None unless both are numbers and ``b`` is not zero."""
     return a / b if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else None
 
 
@@ -28,133 +34,165 @@ def _pair(a: Optional[float], b: Optional[float], unit: str, digits: int = 0) ->
     return f"{a:,.{digits}f} / {b:,.{digits}f} {unit}"
 
 
-def _floor_note(conc: Dict[str, Any]) -> str:
-    ratio = lookup(conc, "socket", "ratio")
-    return "" if ratio is None else f"; raw-socket floor {ratio:.2f}"
+@dataclass(frozen=True)
+class Target:
+    """A figure, where g4f_sync's value (``mine``) and the reference's (``theirs``) are in
+    the section's results, and the bound the value must meet."""
+
+    section: str
+    figure: str
+    """The figure's name; ``{streams}`` stands for the run's concurrent streams."""
+    mine: Path
+    theirs: Path
+    bound: float
+    higher: bool = False
+    """The value must be at least ``bound``; by default at most."""
+    floor: Optional[Path] = None
+    """Where the floor is: then both figures are ratios to it, and the "from" column reads
+    ``mine / floor unit``."""
+    unit: str = ""
+    digits: int = 0
+    note: Optional[Note] = None
+    """The "from" column of a figure without a floor, from the section's results."""
+
+    def row(self, section: Dict[str, Any], streams: int) -> Dict[str, Any]:
+        """The figure's row in ``results["targets"]``."""
+        mine, theirs = lookup(section, *self.mine), lookup(section, *self.theirs)
+        if self.floor:
+            floor = lookup(section, *self.floor)
+            detail = _pair(mine, floor, self.unit, self.digits)
+            mine, theirs = ratio(mine, floor), ratio(theirs, floor)
+        else:
+            detail = self.note(section) if self.note else ""
+        met = None if mine is None else (mine >= self.bound if self.higher else mine <= self.bound)
+        return {
+            "section": self.section,
+            "figure": self.figure.format(streams=streams),
+            "value": mine,
+            "detail": detail,
+            "target": f"{'>=' if self.higher else '<='} {self.bound:g}",
+            "met": met,
+            "reference": theirs,
+        }
+
+
+def _p50(framing: str) -> Note:
+    """The provider's p50 beside its p99."""
+
+    def note(latency: Dict[str, Any]) -> str:
+        p50 = lookup(latency, "provider", framing, "p50_ms")
+        return "" if p50 is None else f"p50 {p50:.2f} ms"
+
+    return note
+
+
+def _walls(conc: Dict[str, Any]) -> str:
+    """The two wall times, and the raw socket's ratio."""
+    walls = _pair(
+        lookup(conc, "provider", "wall_s"), lookup(conc, "provider", "one_stream_wall_s"), "s", 2
+    )
+    socket = lookup(conc, "socket", "ratio")
+    return walls + ("" if socket is None else f"; raw-socket floor {socket:.2f}")
+
+
+def _p99_floors(conc: Dict[str, Any]) -> str:
+    floor = lookup(conc, "requests", "p99_ms")
+    if floor is None:
+        return ""
+    socket = lookup(conc, "socket", "p99_ms") or float("nan")
+    return f"requests floor {floor:.2f} ms, raw socket {socket:.2f} ms"
+
+
+def _growth_floor(conc: Dict[str, Any]) -> str:
+    floor = lookup(conc, "requests", "rss_per_extra_stream_kib")
+    return "" if floor is None else f"requests floor {floor:.0f} KiB"
+
+
+TARGETS: Tuple[Target, ...] = (
+    *(
+        Target(
+            "throughput",
+            f"{label} tok/s vs requests floor (chunked), {framing}",
+            mine=(reader, framing, "tokens_per_s"),
+            theirs=(reference, framing, "tokens_per_s"),
+            bound=bound,
+            higher=True,
+            floor=("requests", "chunked", "tokens_per_s"),
+            unit="tok/s",
+        )
+        for reader, reference, label, bound in (
+            ("provider", "g4f", "provider stream", 0.75),
+            ("client", "g4f-client", "Client chunk stream", 0.5),
+        )
+        for framing in FRAMINGS
+    ),
+    *(
+        Target(
+            "latency",
+            f"per-token delay p99 ms, provider, {framing}",
+            mine=("provider", framing, "p99_ms"),
+            theirs=("g4f", framing, "p99_ms"),
+            bound=1.0,
+            note=_p50(framing),
+        )
+        for framing in FRAMINGS
+    ),
+    Target(
+        "concurrency",
+        "{streams} streams: wall vs one stream (provider on run_batch)",
+        mine=("provider", "ratio"),
+        theirs=("g4f", "ratio"),
+        bound=1.2,
+        note=_walls,
+    ),
+    Target(
+        "concurrency",
+        "{streams} streams: token delay p99 ms (provider on run_batch)",
+        mine=("provider", "p99_ms"),
+        theirs=("g4f", "p99_ms"),
+        bound=10.0,
+        note=_p99_floors,
+    ),
+    Target(
+        "concurrency",
+        "{streams} streams: peak RSS KiB per extra stream (provider on run_batch)",
+        mine=("provider", "rss_per_extra_stream_kib"),
+        theirs=("g4f", "rss_per_extra_stream_kib"),
+        bound=256.0,
+        note=_growth_floor,
+    ),
+    Target(
+        "import",
+        "import g4f_sync vs import requests",
+        mine=("g4f_sync", "import_ms"),
+        theirs=("g4f", "import_ms"),
+        bound=1.2,
+        floor=("requests", "import_ms"),
+        unit="ms",
+        digits=1,
+    ),
+    Target(
+        "rss",
+        "peak RSS vs requests floor (provider)",
+        mine=("provider", "peak_rss_mib"),
+        theirs=("g4f", "peak_rss_mib"),
+        bound=1.15,
+        floor=("requests", "peak_rss_mib"),
+        unit="MiB",
+        digits=1,
+    ),
+)
+"""The issue's targets, in the order of the report."""
 
 
 def targets(results: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """The issue's targets: each figure's value (a ratio, or ms), what it was computed
-    from, the target, whether it is met, and the reference's value when measured."""
-    rows: List[Dict[str, Any]] = []
+    """The rows of the targets in the sections ``results`` measured: each figure's value
+    (a ratio, or ms), what it comes from, the target, whether it is met, and the
+    reference's value when measured."""
     sections = results.get("meta", {}).get("sections", SECTIONS)
-
-    def add(
-        section: str,
-        figure: str,
-        value: Optional[float],
-        target: float,
-        higher: bool,
-        detail: str,
-        reference: Optional[float],
-    ) -> None:
-        if section not in sections:
-            return
-        met = None if value is None else (value >= target if higher else value <= target)
-        rows.append(
-            {
-                "section": section,
-                "figure": figure,
-                "value": value,
-                "detail": detail,
-                "target": f"{'>=' if higher else '<='} {target:g}",
-                "met": met,
-                "reference": reference,
-            }
-        )
-
-    tp = results.get("throughput", {})
-    floor = lookup(tp, "requests", "chunked", "tokens_per_s")
-    for reader, label, target, ref in (
-        ("provider", "provider stream", 0.75, "g4f"),
-        ("client", "Client chunk stream", 0.5, "g4f-client"),
-    ):
-        for framing in FRAMINGS:
-            mine = lookup(tp, reader, framing, "tokens_per_s")
-            add(
-                "throughput",
-                f"{label} tok/s vs requests floor (chunked), {framing}",
-                ratio(mine, floor),
-                target,
-                True,
-                _pair(mine, floor, "tok/s"),
-                ratio(lookup(tp, ref, framing, "tokens_per_s"), floor),
-            )
-    lat = results.get("latency", {})
-    for framing in FRAMINGS:
-        p99 = lookup(lat, "provider", framing, "p99_ms")
-        p50 = lookup(lat, "provider", framing, "p50_ms")
-        add(
-            "latency",
-            f"per-token delay p99 ms, provider, {framing}",
-            p99,
-            1.0,
-            False,
-            "" if p50 is None else f"p50 {p50:.2f} ms",
-            lookup(lat, "g4f", framing, "p99_ms"),
-        )
-    conc = results.get("concurrency", {})
     streams = lookup(results, "meta", "config", "concurrency_streams") or 32
-    add(
-        "concurrency",
-        f"{streams} streams: wall vs one stream (provider on run_batch)",
-        lookup(conc, "provider", "ratio"),
-        1.2,
-        False,
-        _pair(
-            lookup(conc, "provider", "wall_s"),
-            lookup(conc, "provider", "one_stream_wall_s"),
-            "s",
-            2,
-        )
-        + _floor_note(conc),
-        lookup(conc, "g4f", "ratio"),
-    )
-    floor_p99 = lookup(conc, "requests", "p99_ms")
-    add(
-        "concurrency",
-        f"{streams} streams: token delay p99 ms (provider on run_batch)",
-        lookup(conc, "provider", "p99_ms"),
-        10.0,
-        False,
-        ""
-        if floor_p99 is None
-        else f"requests floor {floor_p99:.2f} ms, raw socket "
-        f"{lookup(conc, 'socket', 'p99_ms') or float('nan'):.2f} ms",
-        lookup(conc, "g4f", "p99_ms"),
-    )
-    growth_floor = lookup(conc, "requests", "rss_per_extra_stream_kib")
-    add(
-        "concurrency",
-        f"{streams} streams: peak RSS KiB per extra stream (provider on run_batch)",
-        lookup(conc, "provider", "rss_per_extra_stream_kib"),
-        256.0,
-        False,
-        "" if growth_floor is None else f"requests floor {growth_floor:.0f} KiB",
-        lookup(conc, "g4f", "rss_per_extra_stream_kib"),
-    )
-    imp = results.get("import", {})
-    requests_ms = lookup(imp, "requests", "import_ms")
-    mine = lookup(imp, "g4f_sync", "import_ms")
-    add(
-        "import",
-        "import g4f_sync vs import requests",
-        ratio(mine, requests_ms),
-        1.2,
-        False,
-        _pair(mine, requests_ms, "ms", 1),
-        ratio(lookup(imp, "g4f", "import_ms"), requests_ms),
-    )
-    rss = results.get("rss", {})
-    requests_rss = lookup(rss, "requests", "peak_rss_mib")
-    mine = lookup(rss, "provider", "peak_rss_mib")
-    add(
-        "rss",
-        "peak RSS vs requests floor (provider)",
-        ratio(mine, requests_rss),
-        1.15,
-        False,
-        _pair(mine, requests_rss, "MiB", 1),
-        ratio(lookup(rss, "g4f", "peak_rss_mib"), requests_rss),
-    )
-    return rows
+    return [
+        target.row(results.get(target.section, {}), streams)
+        for target in TARGETS
+        if target.section in sections
+    ]
