@@ -21,9 +21,15 @@ from .server import EmulatorProcess
 __all__ = ["MEASURES", "interpreters"]
 
 Runs = List[Dict[str, Any]]
+Pythons = Dict[str, str]
+"""The interpreter each reader runs in."""
+Section = Dict[str, Any]
+"""A section's results."""
+Statistic = Callable[[Iterable[float]], float]
+"""The one figure kept of several runs' (``max``, ``min``, ``statistics.median``)."""
 
 
-def interpreters(readers: Sequence[str], reference_python: Optional[str]) -> Dict[str, str]:
+def interpreters(readers: Sequence[str], reference_python: Optional[str]) -> Pythons:
     """The python each reader runs in: this one for ``readers``, the reference's for g4f."""
     pythons = {name: sys.executable for name in (*SDK, *FLOORS) if name in readers}
     if reference_python:
@@ -44,77 +50,52 @@ def _errors(runs: Runs) -> Optional[Dict[str, Any]]:
 
 
 def _per_framing(
-    config: Config,
-    pythons: Dict[str, str],
-    repeats: int,
+    kind: str,
     spec: Dict[str, Any],
-    summary: Callable[[Runs], Dict[str, Any]],
-) -> Dict[str, Dict[str, Any]]:
-    """Run ``spec`` for every reader and framing, ``repeats`` times; per reader and framing,
-    the ``summary`` of the runs and the runs, or the error that stopped them."""
+    repeats: int,
+    keep: Dict[str, Statistic],
+    config: Config,
+    pythons: Pythons,
+) -> Section:
+    """Run the ``kind`` of measurement for every reader and framing, ``repeats`` times; per
+    reader and framing, each figure as ``keep`` says and the runs, or the error that stopped
+    them."""
     jobs: List[Job] = [
-        (reader, python, [{**spec, "reader": reader, "framing": framing} for framing in FRAMINGS])
+        (reader, python, [{"kind": kind, **spec, "reader": reader, "framing": f} for f in FRAMINGS])
         for _ in range(repeats)
         for reader, python in pythons.items()
     ]
-    collected = collect(jobs, config.batched)
-    per_framing = {
-        reader: {framing: runs[i :: len(FRAMINGS)] for i, framing in enumerate(FRAMINGS)}
-        for reader, runs in collected.items()
-    }
+    n = len(FRAMINGS)
     return {
-        reader: {
-            framing: _errors(runs) or {**summary(runs), "runs": runs}
-            for framing, runs in by_framing.items()
-        }
-        for reader, by_framing in per_framing.items()
+        reader: {framing: _kept(runs[i::n], keep) for i, framing in enumerate(FRAMINGS)}
+        for reader, runs in collect(jobs, config.batched).items()
     }
 
 
-def measure_throughput(
-    config: Config, server: EmulatorProcess, pythons: Dict[str, str]
-) -> Dict[str, Any]:
+def _kept(runs: Runs, keep: Dict[str, Statistic]) -> Dict[str, Any]:
+    """Each figure's statistic over ``runs``, and the runs; or the error that stopped them."""
+    error = _errors(runs)
+    if error:
+        return error
+    figures = {key: statistic(run[key] for run in runs) for key, statistic in keep.items()}
+    return {**figures, "runs": runs}
+
+
+def measure_throughput(config: Config, server: EmulatorProcess, pythons: Pythons) -> Section:
     """Best of ``throughput_repeats`` (noise only ever slows a run down); CPU: the least."""
-    spec = {
-        "kind": "throughput",
-        "url": server.url,
-        "server_pid": server.pid,
-        "count": config.throughput_count,
-    }
-    return _per_framing(config, pythons, config.throughput_repeats, spec, _best_throughput)
+    spec = {"url": server.url, "server_pid": server.pid, "count": config.throughput_count}
+    keep = {"tokens_per_s": max, "cpu_us_per_token": min}
+    return _per_framing("throughput", spec, config.throughput_repeats, keep, config, pythons)
 
 
-def _best_throughput(runs: Runs) -> Dict[str, Any]:
-    return {
-        "tokens_per_s": max(r["tokens_per_s"] for r in runs),
-        "cpu_us_per_token": min(r["cpu_us_per_token"] for r in runs),
-    }
+def measure_latency(config: Config, server: EmulatorProcess, pythons: Pythons) -> Section:
+    """p50 and p99 of each run; the median over ``latency_repeats`` runs (and the max)."""
+    spec = {"url": server.url, "count": config.latency_count, "delay": config.latency_delay}
+    keep = {"p50_ms": statistics.median, "p99_ms": statistics.median, "max_ms": max}
+    return _per_framing("latency", spec, config.latency_repeats, keep, config, pythons)
 
 
-def measure_latency(
-    config: Config, server: EmulatorProcess, pythons: Dict[str, str]
-) -> Dict[str, Any]:
-    """p50 and p99 of each run; the median over ``latency_repeats`` runs."""
-    spec = {
-        "kind": "latency",
-        "url": server.url,
-        "count": config.latency_count,
-        "delay": config.latency_delay,
-    }
-    return _per_framing(config, pythons, config.latency_repeats, spec, _median_latency)
-
-
-def _median_latency(runs: Runs) -> Dict[str, Any]:
-    return {
-        "p50_ms": statistics.median(r["p50_ms"] for r in runs),
-        "p99_ms": statistics.median(r["p99_ms"] for r in runs),
-        "max_ms": max(r["max_ms"] for r in runs),
-    }
-
-
-def measure_concurrency(
-    config: Config, server: EmulatorProcess, pythons: Dict[str, str]
-) -> Dict[str, Any]:
+def measure_concurrency(config: Config, server: EmulatorProcess, pythons: Pythons) -> Section:
     """Median over ``concurrency_repeats`` of the wall time of N streams and of one; also
     the CPU the server and the client used (a server near one core is the bottleneck)."""
     readers = [r for r in CONCURRENCY_READERS if r in pythons]
@@ -131,9 +112,9 @@ def _concurrency(
     config: Config,
     urls: List[str],
     pids: List[int],
-    pythons: Dict[str, str],
+    pythons: Pythons,
     readers: List[str],
-) -> Dict[str, Any]:
+) -> Section:
     jobs: List[Job] = []
     for _ in range(config.concurrency_repeats):
         for reader in readers:
@@ -186,9 +167,7 @@ def _rss_growth(alone: Runs, many: Runs, streams: int) -> Optional[float]:
     return (all_of_them - one) / (streams - 1)
 
 
-def measure_import(
-    config: Config, server: EmulatorProcess, pythons: Dict[str, str]
-) -> Dict[str, Any]:
+def measure_import(config: Config, server: EmulatorProcess, pythons: Pythons) -> Section:
     """Median over ``import_runs`` fresh interpreters, the modules alternating; one
     discarded warm-up each (it may write bytecode caches). The CPU time is recorded too:
     on a busy machine it is the steadier of the two. The server is not used."""
@@ -215,7 +194,7 @@ def measure_import(
     return out
 
 
-def measure_rss(config: Config, server: EmulatorProcess, pythons: Dict[str, str]) -> Dict[str, Any]:
+def measure_rss(config: Config, server: EmulatorProcess, pythons: Pythons) -> Section:
     """Peak RSS of a fresh process reading one stream; the median over ``rss_repeats``."""
     jobs: List[Job] = []
     readers = [r for r in RSS_READERS if r in pythons]
@@ -234,7 +213,7 @@ def measure_rss(config: Config, server: EmulatorProcess, pythons: Dict[str, str]
     return out
 
 
-Measure = Callable[[Config, EmulatorProcess, Dict[str, str]], Dict[str, Any]]
+Measure = Callable[[Config, EmulatorProcess, Pythons], Section]
 
 MEASURES: Dict[str, Measure] = {
     "throughput": measure_throughput,
