@@ -108,7 +108,13 @@ def _growth_floor(conc: Dict[str, Any]) -> str:
     return "" if floor is None else f"requests floor {floor:.0f} KiB"
 
 
+_REQUESTS_FLOORS = (  # section, figure, g4f_sync's reader, figure key, bound, unit
+    ("import", "import g4f_sync vs import requests", "g4f_sync", "import_ms", 1.2, "ms"),
+    ("rss", "peak RSS vs requests floor (provider)", "provider", "peak_rss_mib", 1.15, "MiB"),
+)
+
 TARGETS: Tuple[Target, ...] = (
+    # tokens/s of two surfaces, each framing, as ratios to requests' (chunked)
     *(
         Target(
             "throughput",
@@ -126,6 +132,7 @@ TARGETS: Tuple[Target, ...] = (
         )
         for framing in FRAMINGS
     ),
+    # the provider's p99 delay, each framing
     *(
         Target(
             "latency",
@@ -137,49 +144,35 @@ TARGETS: Tuple[Target, ...] = (
         )
         for framing in FRAMINGS
     ),
-    Target(
-        "concurrency",
-        "{streams} streams: wall vs one stream (provider on run_batch)",
-        mine=("provider", "ratio"),
-        theirs=("g4f", "ratio"),
-        bound=1.2,
-        note=_walls,
+    # the provider on run_batch, N streams at once
+    *(
+        Target(
+            "concurrency",
+            f"{{streams}} streams: {name} (provider on run_batch)",
+            mine=("provider", key),
+            theirs=("g4f", key),
+            bound=bound,
+            note=note,
+        )
+        for name, key, bound, note in (
+            ("wall vs one stream", "ratio", 1.2, _walls),
+            ("token delay p99 ms", "p99_ms", 10.0, _p99_floors),
+            ("peak RSS KiB per extra stream", "rss_per_extra_stream_kib", 256.0, _growth_floor),
+        )
     ),
-    Target(
-        "concurrency",
-        "{streams} streams: token delay p99 ms (provider on run_batch)",
-        mine=("provider", "p99_ms"),
-        theirs=("g4f", "p99_ms"),
-        bound=10.0,
-        note=_p99_floors,
-    ),
-    Target(
-        "concurrency",
-        "{streams} streams: peak RSS KiB per extra stream (provider on run_batch)",
-        mine=("provider", "rss_per_extra_stream_kib"),
-        theirs=("g4f", "rss_per_extra_stream_kib"),
-        bound=256.0,
-        note=_growth_floor,
-    ),
-    Target(
-        "import",
-        "import g4f_sync vs import requests",
-        mine=("g4f_sync", "import_ms"),
-        theirs=("g4f", "import_ms"),
-        bound=1.2,
-        floor=("requests", "import_ms"),
-        unit="ms",
-        digits=1,
-    ),
-    Target(
-        "rss",
-        "peak RSS vs requests floor (provider)",
-        mine=("provider", "peak_rss_mib"),
-        theirs=("g4f", "peak_rss_mib"),
-        bound=1.15,
-        floor=("requests", "peak_rss_mib"),
-        unit="MiB",
-        digits=1,
+    # import time and peak RSS, as ratios to requests'
+    *(
+        Target(
+            section,
+            figure,
+            mine=(reader, key),
+            theirs=("g4f", key),
+            bound=bound,
+            floor=("requests", key),
+            unit=unit,
+            digits=1,
+        )
+        for section, figure, reader, key, bound, unit in _REQUESTS_FLOORS
     ),
 )
 """The issue's targets, in the order of the report."""
