@@ -4,7 +4,8 @@ The emulator runs in a separate process (``python -m g4f_sync.emulator --port 0`
 client and server never share a GIL; every measurement runs in a fresh worker process
 (:mod:`benchmarks.worker`). Sections (``--only``): ``throughput``, ``latency``,
 ``concurrency``, ``import``, ``rss``; the report goes to stdout as markdown and to
-``benchmarks/results/latest.{json,md,rst}``. How each figure is taken, and which statistic
+``benchmarks/results/latest.{json,md,rst}`` (``partial.*`` when ``--only`` leaves a section
+out). How each figure is taken, and which statistic
 is kept, is written in :mod:`benchmarks.sections` and :mod:`benchmarks.worker`.
 
 The modules: :mod:`~benchmarks.runner` (the command line and the run),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Iterable, List, Tuple
 
 from .readers import FLOORS, SDK
 
@@ -14,6 +14,7 @@ __all__ = [
     "SECTIONS",
     "SMOKE",
     "Config",
+    "left_out",
 ]
 
 SECTIONS = ("throughput", "latency", "concurrency", "import", "rss")
@@ -66,3 +67,10 @@ SMOKE = Config(
     batched=True,
     bytecode_cache=False,
 )
+
+
+def left_out(sections: Iterable[str], readers: Iterable[str]) -> List[str]:
+    """The sections and readers (of g4f_sync and the floors) that a run of ``sections``
+    with ``readers`` leaves out: empty for a full run."""
+    measured = {*sections, *readers}
+    return [name for name in (*SECTIONS, *SDK, *FLOORS) if name not in measured]

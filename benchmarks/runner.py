@@ -14,8 +14,9 @@ from contextlib import ExitStack
 from dataclasses import asdict, replace
 from typing import Any, Dict, Optional, Sequence
 
-from .config import SECTIONS, SMOKE, Config
-from .output import README, RESULTS_DIR, update_readme
+from . import output
+from .config import SECTIONS, SMOKE, Config, left_out
+from .output import missing_from, update_readme, write_results
 from .processes import bytecode_cache, warm_up
 from .reference import REFERENCE_REQUIREMENT, ensure_reference
 from .report import render, render_rst
@@ -107,7 +108,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         "--output-dir",
         default=None,
         help="where latest.json, latest.md and latest.rst go (default benchmarks/results; "
-        "--smoke: nothing is written unless given)",
+        "--smoke: nothing is written unless given); a partial run (--only) writes "
+        "partial.json, partial.md and partial.rst instead",
     )
     parser.add_argument(
         "--with-reference",
@@ -118,7 +120,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument(
         "--update-readme",
         action="store_true",
-        help="also put the table into README.rst's Figures section",
+        help="also put the table into README.rst's Figures section (full runs only)",
     )
     parser.add_argument(
         "--servers",
@@ -143,52 +145,60 @@ def load(path: str) -> Dict[str, Any]:
     return results
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """The command line; 0 when every measurement ran (met targets or not)."""
-    args = parse_args(argv)
+def configure(args: argparse.Namespace) -> Config:
+    """The configuration the options ask for; ValueError for an unknown section."""
     sections = tuple(s.strip() for s in args.only.split(",") if s.strip())
     unknown = [s for s in sections if s not in SECTIONS]
     if unknown:
-        print(f"error: unknown section(s) {', '.join(unknown)}", file=sys.stderr)
-        return 2
+        raise ValueError(f"unknown section(s) {', '.join(unknown)}")
     config = replace(
         SMOKE if args.smoke else Config(), sections=sections, concurrency_servers=args.servers
     )
-    if args.repeats:
-        config = replace(
-            config,
-            throughput_repeats=args.repeats,
-            latency_repeats=args.repeats,
-            concurrency_repeats=args.repeats,
-            rss_repeats=args.repeats,
-            import_runs=max(args.repeats, 7),
+    if not args.repeats:
+        return config
+    return replace(
+        config,
+        throughput_repeats=args.repeats,
+        latency_repeats=args.repeats,
+        concurrency_repeats=args.repeats,
+        rss_repeats=args.repeats,
+        import_runs=max(args.repeats, 7),
+    )
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """The command line; 0 when every measurement ran (met targets or not), 2 for options
+    that cannot go together (checked before anything is measured)."""
+    args = parse_args(argv)
+    try:
+        config = configure(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    saved = load(args.render_only) if args.render_only else None
+    missing = missing_from(saved) if saved else left_out(config.sections, config.readers)
+    if args.update_readme and (missing or args.smoke):
+        why = f"this one leaves out {', '.join(missing)}" if missing else "not a --smoke one"
+        print(
+            f"error: --update-readme takes a full run ({why}); the README is left as it is",
+            file=sys.stderr,
         )
+        return 2
     command = "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv)
-    if args.render_only:
-        results = load(args.render_only)
-    else:
-        results = run(
-            config,
-            reference=args.with_reference,
-            reference_venv=args.reference_venv,
-            command=command.strip(),
-        )
+    results = saved or run(
+        config,
+        reference=args.with_reference,
+        reference_venv=args.reference_venv,
+        command=command.strip(),
+    )
     report = render(results)
     print(report)
-    output = args.output_dir or (None if args.smoke or args.render_only else RESULTS_DIR)
-    if output:
-        os.makedirs(output, exist_ok=True)
-        with open(os.path.join(output, "latest.json"), "w") as out:
-            json.dump(results, out, indent=1)
-            out.write("\n")
-        with open(os.path.join(output, "latest.md"), "w") as out:
-            out.write(report)
-        with open(os.path.join(output, "latest.rst"), "w") as out:
-            out.write(render_rst(results))
-        print(f"wrote {output}/latest.json, latest.md and latest.rst", file=sys.stderr)
+    directory = args.output_dir or (None if args.smoke or saved else output.RESULTS_DIR)
+    if directory:
+        print(write_results(results, report, directory), file=sys.stderr)
     if args.update_readme:
         if not update_readme(render_rst(results)):
-            print(f"error: no figures markers in {README}", file=sys.stderr)
+            print(f"error: no figures markers in {output.README}", file=sys.stderr)
             return 1
-        print(f"updated the figures table in {README}", file=sys.stderr)
+        print(f"updated the figures table in {output.README}", file=sys.stderr)
     return 0
