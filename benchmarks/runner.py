@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from dataclasses import asdict, replace
 from typing import Any, Dict, Optional, Sequence
 
-from . import output
+from . import output  # RESULTS_DIR and README are read at call time: tests move them
 from .config import SECTIONS, SMOKE, Config, left_out
 from .output import missing_from, update_readme, write_results
 from .processes import bytecode_cache, warm_up
