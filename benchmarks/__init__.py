@@ -4,6 +4,15 @@ The emulator runs in a separate process (``python -m g4f_sync.emulator --port 0`
 client and server never share a GIL; every measurement runs in a fresh worker process
 (:mod:`benchmarks.worker`). Sections (``--only``): ``throughput``, ``latency``,
 ``concurrency``, ``import``, ``rss``; the report goes to stdout as markdown and to
-``benchmarks/results/latest.{json,md,rst}``. How each figure is taken, and which statistic
-is kept, is written in :mod:`benchmarks.runner` and :mod:`benchmarks.worker`.
+``benchmarks/results/latest.{json,md,rst}`` (``partial.*`` when ``--only`` leaves a section
+out). How each figure is taken, and which statistic
+is kept, is written in :mod:`benchmarks.sections` and :mod:`benchmarks.worker`.
+
+The modules: :mod:`~benchmarks.runner` (the command line and the run),
+:mod:`~benchmarks.config` (what a run measures), :mod:`~benchmarks.sections` (each
+section's measurement), :mod:`~benchmarks.processes` (the child processes),
+:mod:`~benchmarks.targets` (the targets table), :mod:`~benchmarks.report` (markdown and
+reStructuredText), :mod:`~benchmarks.output` (the files written);
+:mod:`~benchmarks.worker`, :mod:`~benchmarks.readers` and :mod:`~benchmarks.server` run in
+and for the child processes.
 """

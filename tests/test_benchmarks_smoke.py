@@ -45,6 +45,17 @@ def test_smoke_run_writes_a_report_with_every_section(tmp_path: Path) -> None:
     assert ".. list-table::" in (tmp_path / "latest.rst").read_text()
 
 
+def test_a_partial_smoke_run_writes_partial_files_only(tmp_path: Path) -> None:
+    done = run_module("benchmarks", "--smoke", "--only", "import", "--output-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "partial.json",
+        "partial.md",
+        "partial.rst",
+    ]
+    assert "a partial run, without throughput, latency, concurrency, rss" in done.stderr
+
+
 def test_interrupt_latency_reports_every_phase() -> None:
     done = run_module("benchmarks.interrupt_latency", "--runs", "1")
     assert done.returncode == 0, done.stderr

@@ -1,0 +1,191 @@
+"""The targets table: each figure the issue sets a target for (:data:`TARGETS`), and its
+row in the results (:func:`targets`): the value, what it comes from, whether it is met."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .config import FRAMINGS, SECTIONS
+
+__all__ = ["TARGETS", "Target", "lookup", "ratio", "targets"]
+
+Path = Tuple[str, ...]
+Note = Callable[[Dict[str, Any]], str]
+
+
+def lookup(data: Dict[str, Any], *keys: str) -> Any:
+    """``data[key][key]...``; None where a key is missing (or an entry is an error)."""
+    for key in keys:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    """``a / b``; None unless both are numbers and ``b`` is not zero."""
+    return a / b if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else None
+
+
+def _pair(a: Optional[float], b: Optional[float], unit: str, digits: int = 0) -> str:
+    if a is None or b is None:
+        return ""
+    return f"{a:,.{digits}f} / {b:,.{digits}f} {unit}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A figure, where g4f_sync's value (``mine``) and the reference's (``theirs``) are in
+    the section's results, and the bound the value must meet."""
+
+    section: str
+    figure: str
+    """The figure's name; ``{streams}`` stands for the run's concurrent streams."""
+    mine: Path
+    theirs: Path
+    bound: float
+    higher: bool = False
+    """The value must be at least ``bound``; by default at most."""
+    floor: Optional[Path] = None
+    """Where the floor is: then both figures are ratios to it, and the "from" column reads
+    ``mine / floor unit``."""
+    unit: str = ""
+    digits: int = 0
+    note: Optional[Note] = None
+    """The "from" column of a figure without a floor, from the section's results."""
+
+    def row(self, section: Dict[str, Any], streams: int) -> Dict[str, Any]:
+        """The figure's row in ``results["targets"]``."""
+        mine, theirs = lookup(section, *self.mine), lookup(section, *self.theirs)
+        if self.floor:
+            floor = lookup(section, *self.floor)
+            detail = _pair(mine, floor, self.unit, self.digits)
+            mine, theirs = ratio(mine, floor), ratio(theirs, floor)
+        else:
+            detail = self.note(section) if self.note else ""
+        met = None if mine is None else (mine >= self.bound if self.higher else mine <= self.bound)
+        return {
+            "section": self.section,
+            "figure": self.figure.format(streams=streams),
+            "value": mine,
+            "detail": detail,
+            "target": f"{'>=' if self.higher else '<='} {self.bound:g}",
+            "met": met,
+            "reference": theirs,
+        }
+
+
+def _p50(framing: str) -> Note:
+    """The provider's p50 beside its p99."""
+
+    def note(latency: Dict[str, Any]) -> str:
+        p50 = lookup(latency, "provider", framing, "p50_ms")
+        return "" if p50 is None else f"p50 {p50:.2f} ms"
+
+    return note
+
+
+def _walls(conc: Dict[str, Any]) -> str:
+    """The two wall times, and the raw socket's ratio."""
+    walls = _pair(
+        lookup(conc, "provider", "wall_s"), lookup(conc, "provider", "one_stream_wall_s"), "s", 2
+    )
+    socket = lookup(conc, "socket", "ratio")
+    return walls + ("" if socket is None else f"; raw-socket floor {socket:.2f}")
+
+
+def _p99_floors(conc: Dict[str, Any]) -> str:
+    floor = lookup(conc, "requests", "p99_ms")
+    if floor is None:
+        return ""
+    socket = lookup(conc, "socket", "p99_ms") or float("nan")
+    return f"requests floor {floor:.2f} ms, raw socket {socket:.2f} ms"
+
+
+def _growth_floor(conc: Dict[str, Any]) -> str:
+    floor = lookup(conc, "requests", "rss_per_extra_stream_kib")
+    return "" if floor is None else f"requests floor {floor:.0f} KiB"
+
+
+_REQUESTS_FLOORS = (  # section, figure, g4f_sync's reader, figure key, bound, unit
+    ("import", "import g4f_sync vs import requests", "g4f_sync", "import_ms", 1.2, "ms"),
+    ("rss", "peak RSS vs requests floor (provider)", "provider", "peak_rss_mib", 1.15, "MiB"),
+)
+
+TARGETS: Tuple[Target, ...] = (
+    # tokens/s of two surfaces, each framing, as ratios to requests' (chunked)
+    *(
+        Target(
+            "throughput",
+            f"{label} tok/s vs requests floor (chunked), {framing}",
+            mine=(reader, framing, "tokens_per_s"),
+            theirs=(reference, framing, "tokens_per_s"),
+            bound=bound,
+            higher=True,
+            floor=("requests", "chunked", "tokens_per_s"),
+            unit="tok/s",
+        )
+        for reader, reference, label, bound in (
+            ("provider", "g4f", "provider stream", 0.75),
+            ("client", "g4f-client", "Client chunk stream", 0.5),
+        )
+        for framing in FRAMINGS
+    ),
+    # the provider's p99 delay, each framing
+    *(
+        Target(
+            "latency",
+            f"per-token delay p99 ms, provider, {framing}",
+            mine=("provider", framing, "p99_ms"),
+            theirs=("g4f", framing, "p99_ms"),
+            bound=1.0,
+            note=_p50(framing),
+        )
+        for framing in FRAMINGS
+    ),
+    # the provider on run_batch, N streams at once
+    *(
+        Target(
+            "concurrency",
+            f"{{streams}} streams: {name} (provider on run_batch)",
+            mine=("provider", key),
+            theirs=("g4f", key),
+            bound=bound,
+            note=note,
+        )
+        for name, key, bound, note in (
+            ("wall vs one stream", "ratio", 1.2, _walls),
+            ("token delay p99 ms", "p99_ms", 10.0, _p99_floors),
+            ("peak RSS KiB per extra stream", "rss_per_extra_stream_kib", 256.0, _growth_floor),
+        )
+    ),
+    # import time and peak RSS, as ratios to requests'
+    *(
+        Target(
+            section,
+            figure,
+            mine=(reader, key),
+            theirs=("g4f", key),
+            bound=bound,
+            floor=("requests", key),
+            unit=unit,
+            digits=1,
+        )
+        for section, figure, reader, key, bound, unit in _REQUESTS_FLOORS
+    ),
+)
+"""The issue's targets, in the order of the report."""
+
+
+def targets(results: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The rows of the targets in the sections ``results`` measured: each figure's value
+    (a ratio, or ms), what it comes from, the target, whether it is met, and the
+    reference's value when measured."""
+    sections = results.get("meta", {}).get("sections", SECTIONS)
+    streams = lookup(results, "meta", "config", "concurrency_streams") or 32
+    return [
+        target.row(results.get(target.section, {}), streams)
+        for target in TARGETS
+        if target.section in sections
+    ]

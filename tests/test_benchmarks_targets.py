@@ -1,0 +1,98 @@
+"""The benchmark targets table, on small hand-made results (nothing is measured)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import pytest
+
+from benchmarks.config import SECTIONS
+from benchmarks.targets import TARGETS, Target, targets
+
+
+def rows_by_figure(results: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    return {row["figure"]: row for row in targets(results)}
+
+
+def results_of(sections: List[str], **measured: Any) -> Dict[str, Any]:
+    return {"meta": {"sections": sections, "config": {"concurrency_streams": 8}}, **measured}
+
+
+def test_every_section_has_a_target_and_every_figure_one_name() -> None:
+    assert {target.section for target in TARGETS} == set(SECTIONS)
+    names = [target.figure for target in TARGETS]
+    assert len(names) == len(set(names))
+
+
+def test_only_the_measured_sections_have_rows() -> None:
+    rows = targets(results_of(["import", "rss"]))
+    assert [row["section"] for row in rows] == ["import", "rss"]
+
+
+def test_results_without_sections_in_meta_have_every_target() -> None:
+    assert len(targets({"meta": {}})) == len(TARGETS)
+
+
+def test_a_floor_target_is_a_ratio_to_the_floor_with_both_values_as_its_source() -> None:
+    imports = {
+        "requests": {"import_ms": 100.0},
+        "g4f_sync": {"import_ms": 110.0},
+        "g4f": {"import_ms": 250.0},
+    }
+    row = rows_by_figure(results_of(["import"], **{"import": imports}))[
+        "import g4f_sync vs import requests"
+    ]
+    assert row == {
+        "section": "import",
+        "figure": "import g4f_sync vs import requests",
+        "value": pytest.approx(1.1),
+        "detail": "110.0 / 100.0 ms",
+        "target": "<= 1.2",
+        "met": True,
+        "reference": pytest.approx(2.5),
+    }
+
+
+@pytest.mark.parametrize(
+    ("tokens_per_s", "met"), [(75.0, True), (74.9, False), (100.0, True), (None, None)]
+)
+def test_a_higher_is_better_target_is_met_at_its_bound(tokens_per_s: Any, met: Any) -> None:
+    throughput = {
+        "requests": {"chunked": {"tokens_per_s": 100.0}},
+        "provider": {"chunked": {"tokens_per_s": tokens_per_s}},
+    }
+    row = rows_by_figure(results_of(["throughput"], throughput=throughput))[
+        "provider stream tok/s vs requests floor (chunked), chunked"
+    ]
+    assert (row["target"], row["met"]) == (">= 0.75", met)
+
+
+def test_a_failed_reader_has_no_value_and_no_verdict() -> None:
+    rss = {
+        "requests": {"peak_rss_mib": 20.0},
+        "provider": {"error": "worker exited 1: boom", "available": True},
+    }
+    row = targets(results_of(["rss"], rss=rss))[0]
+    assert (row["value"], row["detail"], row["met"], row["reference"]) == (None, "", None, None)
+
+
+def test_the_concurrency_figures_name_the_runs_streams_and_quote_the_floors() -> None:
+    concurrency = {
+        "provider": {"ratio": 1.1, "wall_s": 1.1, "one_stream_wall_s": 1.0, "p99_ms": 12.0},
+        "requests": {"p99_ms": 8.0, "rss_per_extra_stream_kib": 180.4},
+        "socket": {"ratio": 1.03, "p99_ms": 4.9},
+    }
+    rows = targets(results_of(["concurrency"], concurrency=concurrency))
+    assert [row["figure"].split(":")[0] for row in rows] == ["8 streams"] * 3
+    assert [row["detail"] for row in rows] == [
+        "1.10 / 1.00 s; raw-socket floor 1.03",
+        "requests floor 8.00 ms, raw socket 4.90 ms",
+        "requests floor 180 KiB",
+    ]
+    assert [row["met"] for row in rows] == [True, False, None]
+
+
+def test_a_target_without_a_floor_or_note_has_an_empty_source() -> None:
+    target = Target("rss", "peak", mine=("provider", "mib"), theirs=("g4f", "mib"), bound=30)
+    row = target.row({"provider": {"mib": 31.0}, "g4f": {"mib": 40.0}}, streams=1)
+    assert (row["value"], row["detail"], row["met"], row["reference"]) == (31.0, "", False, 40.0)
