@@ -27,8 +27,8 @@ from typing import Any, Iterator, List, Optional
 
 import pytest
 
-from g4f_sync import errors, threaded
-from g4f_sync.threaded import BatchResult, ThreadedStream, run_batch
+from g4f_sync import errors
+from g4f_sync.threaded import BatchResult, ThreadedStream, progress, run_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 2.0  # generous bound for anything that should happen "at once"
@@ -707,7 +707,7 @@ def test_run_batch_progress_line_is_rewritten_in_place_on_a_terminal(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "tqdm", None)
-    monkeypatch.setattr(threaded, "_is_terminal", lambda stream: True)
+    monkeypatch.setattr(progress, "is_terminal", lambda stream: True)
     list(run_batch([lambda: 1, fail, lambda: 3], progress=True))
     err = capsys.readouterr().err
     assert err.startswith("\r0/3 done, 0 failed")

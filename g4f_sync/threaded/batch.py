@@ -1,0 +1,208 @@
+"""``run_batch``: run many zero-argument calls on a bounded pool and yield one
+``BatchResult`` per call."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections import deque
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Deque,
+    Dict,
+    Generic,
+    Iterable,
+    Iterator,
+    Optional,
+    Set,
+    Sized,
+    TypeVar,
+)
+
+from .. import errors
+from ..interrupt import InterruptScope
+from .progress import Progress, is_terminal
+from .worker import WAIT_SLICE, close_source
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
+
+__all__ = ["BatchResult", "run_batch"]
+
+T = TypeVar("T")
+
+
+class BatchResult(Generic[T]):
+    """The outcome of one call in a batch: ``value`` if it returned, ``error`` (the
+    exception object) if it raised. ``index`` is the call's position in the input."""
+
+    __slots__ = ("error", "index", "value")
+
+    def __init__(
+        self, index: int, value: Optional[T] = None, error: Optional[Exception] = None
+    ) -> None:
+        self.index = index
+        self.value = value
+        self.error = error
+
+    @property
+    def ok(self) -> bool:
+        """True when the call returned."""
+        return self.error is None
+
+    def result(self) -> T:
+        """The value, or raise the error."""
+        if self.error is not None:
+            raise self.error
+        return self.value  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        if self.error is not None:
+            return f"BatchResult(index={self.index}, error={self.error!r})"
+        return f"BatchResult(index={self.index}, value={self.value!r})"
+
+
+def run_batch(
+    calls: Iterable[Callable[[], T]],
+    *,
+    max_workers: int = 8,
+    ordered: bool = True,
+    executor: Optional[Executor] = None,
+    progress: Optional[bool] = None,
+) -> Iterator[BatchResult[T]]:
+    """Run zero-argument calls concurrently; yield a :class:`BatchResult` for each.
+
+    Each call is e.g. ``functools.partial(client.chat.completions.create, model=...,
+    messages=...)`` or a ``lambda``. A call that raises gives a result with ``.error``
+    set; the batch goes on (only a non-``Exception`` such as ``SystemExit`` ends it).
+    Results come in input order (``ordered=True``) or as calls complete.
+
+    At most ``max_workers`` calls run at once, also on a given ``executor`` (any
+    ``concurrent.futures.Executor``, e.g. dask's ``client.get_executor()``), which is
+    left running; by default a thread pool is created and shut down here. Work starts
+    when iteration starts; ``calls`` is consumed lazily (it may be a generator), a new
+    call being submitted as an earlier one finishes while the caller iterates.
+
+    ``progress``: a "3/8 done, 1 failed" display on stderr (tqdm if installed, else one
+    updating line); ``None`` shows it when stderr is a terminal.
+
+    Leaving early (Ctrl-C while waiting, ``break`` then close or garbage collection)
+    cancels the calls not yet started and re-raises. Calls already running on a thread
+    pool (the default one, or a ``ThreadPoolExecutor``) each run in an
+    :class:`~g4f_sync.interrupt.InterruptScope`: the connections they opened are
+    interrupted, so their streams end at once instead of finishing in the background
+    (on other executors they finish). Results the caller never received that are
+    iterators with ``close()`` (open streams) are closed.
+    """
+    if max_workers < 1:
+        raise errors.InvalidRequestError(f"max_workers must be at least 1, got {max_workers}")
+    total = len(calls) if isinstance(calls, Sized) else None
+    if progress is None:
+        progress = is_terminal(sys.stderr)
+    return _run_batch(calls, total, max_workers, ordered, executor, progress)
+
+
+def _run_batch(
+    calls: Iterable[Callable[[], T]],
+    total: Optional[int],
+    max_workers: int,
+    ordered: bool,
+    executor: Optional[Executor],
+    progress: bool,
+) -> Iterator[BatchResult[T]]:
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    own_executor = executor is None
+    in_threads = own_executor or isinstance(executor, ThreadPoolExecutor)
+    pool: Executor = (
+        ThreadPoolExecutor(max_workers, thread_name_prefix="g4f_sync.run_batch")
+        if executor is None
+        else executor
+    )
+    display: Optional[Progress] = None
+    pending = enumerate(calls)
+    running: Dict[Future[T], int] = {}
+    scopes: Dict[Future[T], InterruptScope] = {}
+    finished: Dict[int, BatchResult[T]] = {}  # ordered: done, waiting for earlier ones
+    ready: Deque[BatchResult[T]] = deque()  # to yield now
+    next_index = 0
+    complete = False
+
+    def submit() -> None:
+        while len(running) < max_workers:
+            item = next(pending, None)
+            if item is None:
+                return
+            index, call = item
+            if in_threads:
+                scope = InterruptScope()
+                future = pool.submit(_run_in_scope, call, scope)
+                scopes[future] = scope
+            else:
+                future = pool.submit(call)
+            running[future] = index
+
+    try:
+        if progress:
+            display = Progress(total)
+        submit()
+        while running:
+            done: Set[Future[T]] = set()
+            while not done:
+                done = wait(running, timeout=WAIT_SLICE, return_when=FIRST_COMPLETED)[0]
+            for future in sorted(done, key=running.__getitem__):
+                scopes.pop(future, None)
+                result = _result_of(running.pop(future), future)
+                if display is not None:
+                    display.update(result.ok)
+                if ordered:
+                    finished[result.index] = result
+                else:
+                    ready.append(result)
+            while next_index in finished:
+                ready.append(finished.pop(next_index))
+                next_index += 1
+            submit()  # keep the pool busy while the caller handles the results
+            while ready:
+                yield ready.popleft()
+        complete = True
+    finally:
+        for future in running:
+            if not future.cancel():
+                future.add_done_callback(_close_unclaimed_future)
+                if future in scopes:
+                    scopes[future].interrupt()
+        for result in itertools.chain(ready, finished.values()):
+            _close_unclaimed(result.value)
+        if own_executor:
+            pool.shutdown(wait=complete, cancel_futures=True)
+        if display is not None:
+            display.close()
+
+
+def _run_in_scope(call: Callable[[], T], scope: InterruptScope) -> T:
+    with scope:
+        return call()
+
+
+def _result_of(index: int, future: Future[T]) -> BatchResult[T]:
+    try:
+        return BatchResult(index, future.result())
+    except Exception as exc:
+        return BatchResult(index, error=exc)
+
+
+def _close_unclaimed(value: Any) -> None:
+    """Close a result nobody will receive if it is an open stream."""
+    if isinstance(value, Iterator):
+        try:
+            close_source(value)
+        except Exception:
+            pass
+
+
+def _close_unclaimed_future(future: Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        _close_unclaimed(future.result())
