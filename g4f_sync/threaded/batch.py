@@ -15,6 +15,7 @@ from typing import (
     Generic,
     Iterable,
     Iterator,
+    List,
     Optional,
     Set,
     Sized,
@@ -112,74 +113,115 @@ def _run_batch(
     executor: Optional[Executor],
     progress: bool,
 ) -> Iterator[BatchResult[T]]:
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
-    own_executor = executor is None
-    in_threads = own_executor or isinstance(executor, ThreadPoolExecutor)
-    pool: Executor = (
-        ThreadPoolExecutor(max_workers, thread_name_prefix="g4f_sync.run_batch")
-        if executor is None
-        else executor
-    )
+    """The generator behind ``run_batch``: drives a ``_Batch`` and the display."""
+    batch = _Batch(calls, max_workers, ordered, executor)
     display: Optional[Progress] = None
-    pending = enumerate(calls)
-    running: Dict[Future[T], int] = {}
-    scopes: Dict[Future[T], InterruptScope] = {}
-    finished: Dict[int, BatchResult[T]] = {}  # ordered: done, waiting for earlier ones
-    ready: Deque[BatchResult[T]] = deque()  # to yield now
-    next_index = 0
     complete = False
-
-    def submit() -> None:
-        while len(running) < max_workers:
-            item = next(pending, None)
-            if item is None:
-                return
-            index, call = item
-            if in_threads:
-                scope = InterruptScope()
-                future = pool.submit(_run_in_scope, call, scope)
-                scopes[future] = scope
-            else:
-                future = pool.submit(call)
-            running[future] = index
-
     try:
         if progress:
             display = Progress(total)
-        submit()
-        while running:
-            done: Set[Future[T]] = set()
-            while not done:
-                done = wait(running, timeout=WAIT_SLICE, return_when=FIRST_COMPLETED)[0]
-            for future in sorted(done, key=running.__getitem__):
-                scopes.pop(future, None)
-                result = _result_of(running.pop(future), future)
+        batch.submit()
+        while batch.running:
+            for result in batch.collect():
                 if display is not None:
                     display.update(result.ok)
-                if ordered:
-                    finished[result.index] = result
-                else:
-                    ready.append(result)
-            while next_index in finished:
-                ready.append(finished.pop(next_index))
-                next_index += 1
-            submit()  # keep the pool busy while the caller handles the results
-            while ready:
-                yield ready.popleft()
+            batch.submit()  # keep the pool busy while the caller handles the results
+            while batch.ready:
+                yield batch.ready.popleft()
         complete = True
     finally:
-        for future in running:
-            if not future.cancel():
-                future.add_done_callback(_close_unclaimed_future)
-                if future in scopes:
-                    scopes[future].interrupt()
-        for result in itertools.chain(ready, finished.values()):
-            _close_unclaimed(result.value)
-        if own_executor:
-            pool.shutdown(wait=complete, cancel_futures=True)
+        batch.close(complete)
         if display is not None:
             display.close()
+
+
+class _Batch(Generic[T]):
+    """One run of ``run_batch``: the pool, the calls not yet submitted, the running calls
+    and the results not yet yielded (``ready``). Not thread-safe: the caller's thread
+    drives it."""
+
+    def __init__(
+        self,
+        calls: Iterable[Callable[[], T]],
+        max_workers: int,
+        ordered: bool,
+        executor: Optional[Executor],
+    ) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._own_pool = executor is None
+        self._in_threads = executor is None or isinstance(executor, ThreadPoolExecutor)
+        self._pool: Executor = (
+            ThreadPoolExecutor(max_workers, thread_name_prefix="g4f_sync.run_batch")
+            if executor is None
+            else executor
+        )
+        self._pending = enumerate(calls)
+        self._max_workers = max_workers
+        self._ordered = ordered
+        self._running: Dict[Future[T], int] = {}
+        self._scopes: Dict[Future[T], InterruptScope] = {}
+        self._finished: Dict[int, BatchResult[T]] = {}  # ordered: waiting for earlier ones
+        self._next_index = 0
+        self.ready: Deque[BatchResult[T]] = deque()
+
+    @property
+    def running(self) -> bool:
+        """True while a submitted call has not ended."""
+        return bool(self._running)
+
+    def submit(self) -> None:
+        """Submit calls until ``max_workers`` run or none is left (``calls`` is consumed
+        here, lazily). On a thread pool each call runs in its own interrupt scope."""
+        while len(self._running) < self._max_workers:
+            item = next(self._pending, None)
+            if item is None:
+                return
+            index, call = item
+            if self._in_threads:
+                scope = InterruptScope()
+                future = self._pool.submit(_run_in_scope, call, scope)
+                self._scopes[future] = scope
+            else:
+                future = self._pool.submit(call)
+            self._running[future] = index
+
+    def collect(self) -> List[BatchResult[T]]:
+        """Block until at least one running call ends (in slices, so that Ctrl-C gets
+        through on Windows); return the results of the calls that ended, and queue them
+        in ``ready`` (in input order if ``ordered``)."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        done: Set[Future[T]] = set()
+        while not done:
+            done = wait(self._running, timeout=WAIT_SLICE, return_when=FIRST_COMPLETED)[0]
+        results = []
+        for future in sorted(done, key=self._running.__getitem__):
+            self._scopes.pop(future, None)
+            result = _result_of(self._running.pop(future), future)
+            results.append(result)
+            if self._ordered:
+                self._finished[result.index] = result
+            else:
+                self.ready.append(result)
+        while self._next_index in self._finished:
+            self.ready.append(self._finished.pop(self._next_index))
+            self._next_index += 1
+        return results
+
+    def close(self, complete: bool) -> None:
+        """Cancel the calls not started, interrupt the running ones' scopes, close open
+        streams nobody received (now, or when a running call returns one), and shut down
+        our own pool, waiting for its threads only if the batch is ``complete``."""
+        for future in self._running:
+            if not future.cancel():
+                future.add_done_callback(_close_unclaimed_future)
+                if future in self._scopes:
+                    self._scopes[future].interrupt()
+        for result in itertools.chain(self.ready, self._finished.values()):
+            _close_unclaimed(result.value)
+        if self._own_pool:
+            self._pool.shutdown(wait=complete, cancel_futures=True)
 
 
 def _run_in_scope(call: Callable[[], T], scope: InterruptScope) -> T:
