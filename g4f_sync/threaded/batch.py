@@ -86,8 +86,9 @@ def run_batch(
     when iteration starts; ``calls`` is consumed lazily (it may be a generator), a new
     call being submitted as an earlier one finishes while the caller iterates.
 
-    ``progress``: a "3/8 done, 1 failed" display on stderr (tqdm if installed, else one
-    updating line); ``None`` shows it when stderr is a terminal.
+    ``progress``: a "3/8 done, 1 failed" display on stderr, on a terminal updated in
+    place (tqdm's bar if installed), else (a log file) written once at the end; ``None``
+    shows it when stderr is a terminal.
 
     Leaving early (Ctrl-C while waiting, ``break`` then close or garbage collection)
     cancels the calls not yet started and re-raises. Calls already running on a thread

@@ -18,10 +18,11 @@ def is_terminal(stream: Any) -> bool:
 
 
 class Progress:
-    """Show "3/8 done, 1 failed" on stderr: a tqdm bar if tqdm is installed, else one line
-    rewritten in place (at most every 0.1 s, and once at the end); when stderr is not a
-    terminal (a log file), only the final line is written. Not thread-safe: one thread
-    updates it."""
+    """Show "3/8 done, 1 failed" on stderr. On a terminal: a tqdm bar if tqdm is
+    installed (its postfix shows ``failed=0`` from the start), else one line rewritten in
+    place (at most every 0.1 s, and once at the end). Elsewhere (a log file, a pipe),
+    tqdm or not, only the final line is written. Not thread-safe: one thread updates it.
+    """
 
     def __init__(self, total: Optional[int]) -> None:
         self.total = total
@@ -29,13 +30,9 @@ class Progress:
         self.failed = 0
         self._written = 0.0
         self._in_place = is_terminal(sys.stderr)
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            self._bar: Any = None
+        self._bar: Any = _tqdm_bar(total) if self._in_place else None
+        if self._bar is None:
             self._write()
-        else:
-            self._bar = tqdm(total=total, unit="call")
 
     def update(self, ok: bool) -> None:
         """Count one finished call."""
@@ -65,3 +62,12 @@ class Progress:
         stream.write(f"{start}{count} done, {self.failed} failed{end}")
         stream.flush()
         self._written = time.monotonic()
+
+
+def _tqdm_bar(total: Optional[int]) -> Any:
+    """A tqdm bar on stderr counting calls and failures, or None if tqdm is missing."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="call", postfix={"failed": 0})
