@@ -1,5 +1,4 @@
-"""``run_batch``: run many zero-argument calls on a bounded pool and yield one
-``BatchResult`` per call."""
+"""``run_batch``: run many calls on a bounded pool, one ``BatchResult`` per call."""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
-"""The exit watcher: stops the streams nobody can read any more once the main thread has
-ended, so that unclosed streams never hold the interpreter open.
+"""The exit watcher: stops streams nobody can read once the main thread has ended.
 
-Workers are not daemon threads, so the interpreter never kills one mid-write. A stream
-still referenced at exit (a global, say) is stopped by the exit watcher, one non-daemon
-thread that exists only while workers run. It notices the main thread ending
-(``threading`` marks it stopped before joining the other threads, whereas ``atexit``
-runs only after that join) and stops every stream whose consumer thread is gone,
-interrupting a blocked read. This uses public API only (no ``threading._register_atexit``).
+Workers are not daemon threads, so the interpreter never kills one mid-write; yet an
+unclosed stream must not hold the interpreter open. A stream still referenced at exit (a
+global, say) is stopped by the exit watcher, one non-daemon thread that exists only
+while workers run. It notices the main thread ending (``threading`` marks it stopped
+before joining the other threads, whereas ``atexit`` runs only after that join) and
+stops every stream whose consumer thread is gone, interrupting a blocked read. This uses
+public API only (no ``threading._register_atexit``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""``ThreadedStream``: iterate a blocking source in a worker thread, from a plain ``for``
-loop or an ``async for``."""
+"""``ThreadedStream``: iterate a blocking source in a worker thread.
+
+For plain ``for`` loops and for ``async for``; asyncio is imported only by the latter.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Worker threads of ``ThreadedStream``: the bounded channel to the consumer and the body
-that fills it.
+"""Worker threads of ``ThreadedStream``: the bounded channel and the thread body.
 
-The channel is the only object a worker and its consumer share: the worker holds no
+The worker thread moves the source's items into the channel; its consumer takes them
+out. The channel is the only object a worker and its consumer share: the worker holds no
 reference to its ``ThreadedStream``, so dropping the stream stops the worker.
 """
 
