@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import re
 import select
 import signal
 import subprocess
@@ -21,8 +19,6 @@ from g4f_sync.emulator import Emulator, KoalaOptions
 ROOT = Path(__file__).resolve().parent.parent
 ENV = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="")
 TIMEOUT = 20.0
-TQDM_INSTALLED = importlib.util.find_spec("tqdm") is not None
-"""The child runs this interpreter with these packages: it shows tqdm's bar if True."""
 # `python -m g4f_sync`, with Ctrl-C restored: a child inherits an ignored SIGINT (a shell's
 # background job), and Python then keeps ignoring it.
 WITH_SIGINT = (
@@ -250,7 +246,6 @@ def test_demo_runs_offline_and_exits_0() -> None:
     assert len(results) == 8
     assert results[0] == "1. [Koala] One question of eight, all sent at once"
     assert results[1] == "2. [ChatGptt] Two: every answer comes from a worker thread"
-    if TQDM_INSTALLED:  # run_batch's progress is then tqdm's bar, rewritten with "\r"
-        assert re.fullmatch(r"100%\|.*\| 8/8 \[.*call/s\]", done.stderr.splitlines()[-1])
-    else:  # the plain display writes only its final line when stderr is not a terminal
-        assert done.stderr == "8/8 done, 0 failed\n"
+    # stderr is a pipe, not a terminal: run_batch's progress writes only its final line,
+    # whether tqdm is installed or not
+    assert done.stderr == "8/8 done, 0 failed\n"

@@ -27,8 +27,8 @@ from typing import Any, Iterator, List, Optional
 
 import pytest
 
-from g4f_sync import errors, threaded
-from g4f_sync.threaded import BatchResult, ThreadedStream, run_batch
+from g4f_sync import errors
+from g4f_sync.threaded import BatchResult, ThreadedStream, progress, run_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 2.0  # generous bound for anything that should happen "at once"
@@ -707,7 +707,7 @@ def test_run_batch_progress_line_is_rewritten_in_place_on_a_terminal(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "tqdm", None)
-    monkeypatch.setattr(threaded, "_is_terminal", lambda stream: True)
+    monkeypatch.setattr(progress, "is_terminal", lambda stream: True)
     list(run_batch([lambda: 1, fail, lambda: 3], progress=True))
     err = capsys.readouterr().err
     assert err.startswith("\r0/3 done, 0 failed")
@@ -729,30 +729,77 @@ def test_run_batch_progress_is_off_by_default_when_stderr_is_not_a_terminal(
     assert capsys.readouterr().err == ""
 
 
+class FakeBar:
+    """Stands in for ``tqdm.tqdm``; records what the display asked of it."""
+
+    def __init__(
+        self, total: Optional[int] = None, postfix: Optional[dict[str, Any]] = None, **kw: Any
+    ) -> None:
+        self.total = total
+        self.n = 0
+        self.first_postfix = dict(postfix or {})
+        self.postfix = dict(postfix or {})
+        self.closed = False
+
+    def update(self, n: int) -> None:
+        self.n += n
+
+    def set_postfix(self, **postfix: Any) -> None:
+        self.postfix = postfix
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def install_fake_tqdm(monkeypatch: pytest.MonkeyPatch) -> List[FakeBar]:
+    """Make ``from tqdm import tqdm`` give a ``FakeBar``; return the bars created."""
+    bars: List[FakeBar] = []
+
+    def tqdm(*args: Any, **kwargs: Any) -> FakeBar:
+        bars.append(FakeBar(*args, **kwargs))
+        return bars[-1]
+
+    monkeypatch.setitem(sys.modules, "tqdm", types.SimpleNamespace(tqdm=tqdm))
+    return bars
+
+
 def test_run_batch_progress_uses_tqdm_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
-    bars: List[Any] = []
-
-    class FakeBar:
-        def __init__(self, total: Optional[int] = None, **kwargs: Any) -> None:
-            self.total = total
-            self.n = 0
-            self.postfix: dict[str, Any] = {}
-            self.closed = False
-            bars.append(self)
-
-        def update(self, n: int) -> None:
-            self.n += n
-
-        def set_postfix(self, **postfix: Any) -> None:
-            self.postfix = postfix
-
-        def close(self) -> None:
-            self.closed = True
-
-    monkeypatch.setitem(sys.modules, "tqdm", types.SimpleNamespace(tqdm=FakeBar))
+    bars = install_fake_tqdm(monkeypatch)
+    monkeypatch.setattr(progress, "is_terminal", lambda stream: True)
     list(run_batch([lambda: 1, fail], progress=True))
     [bar] = bars
     assert (bar.total, bar.n, bar.postfix, bar.closed) == (2, 2, {"failed": 1}, True)
+
+
+def test_run_batch_progress_tqdm_bar_shows_failed_0_from_the_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bars = install_fake_tqdm(monkeypatch)
+    monkeypatch.setattr(progress, "is_terminal", lambda stream: True)
+    list(run_batch([lambda: 1, lambda: 2], progress=True))
+    [bar] = bars
+    assert (bar.first_postfix, bar.postfix, bar.n, bar.closed) == (
+        {"failed": 0},
+        {"failed": 0},
+        2,
+        True,
+    )
+
+
+def test_run_batch_progress_writes_only_the_final_line_to_a_log_even_with_tqdm(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bars = install_fake_tqdm(monkeypatch)
+    list(run_batch([lambda: 1, fail, lambda: 3], progress=True))
+    assert bars == []  # tqdm's bar rewrites itself with "\r": a log would get every update
+    assert capsys.readouterr().err == "3/3 done, 1 failed\n"
+
+
+def test_run_batch_progress_in_a_log_is_the_same_whether_tqdm_is_installed_or_not(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    list(run_batch([fail, lambda: 2], progress=True))  # tqdm as installed here, if at all
+    assert capsys.readouterr().err == "2/2 done, 1 failed\n"
 
 
 def test_run_batch_rejects_max_workers_below_one() -> None:
