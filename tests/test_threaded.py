@@ -362,18 +362,40 @@ def test_timeout_raises_and_leaves_the_stream_usable() -> None:
         assert list(stream) == ["late"]
 
 
+BAD_TIMEOUT = "timeout must be a positive number of seconds or None, got"
+
+
 @pytest.mark.parametrize(
-    "kwargs",
-    [{"maxsize": 0}, {"timeout": 0}, {"timeout": -1.0}],
+    ("kwargs", "message"),
+    [
+        ({"maxsize": 0}, "maxsize must be at least 1, got 0"),
+        ({"maxsize": "8"}, "maxsize must be at least 1, got '8'"),
+        ({"timeout": 0}, "timeout must be a positive number of seconds or None, got 0"),
+        ({"timeout": -1.0}, "timeout must be a positive number of seconds or None, got -1.0"),
+        (
+            {"timeout": float("nan")},
+            "timeout must be a positive number of seconds or None, got nan",
+        ),
+        ({"timeout": "1"}, "timeout must be a positive number of seconds or None, got '1'"),
+    ],
 )
-def test_rejects_bad_arguments(kwargs: Any) -> None:
-    with pytest.raises(errors.InvalidRequestError):
+def test_rejects_bad_arguments(kwargs: Any, message: str) -> None:
+    with pytest.raises(errors.InvalidRequestError) as info:
         ThreadedStream([1], **kwargs)
+    assert str(info.value) == message
 
 
 def test_rejects_a_source_that_is_neither_iterable_nor_callable() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(errors.InvalidRequestError) as info:
         ThreadedStream(42)  # type: ignore[arg-type]
+    assert str(info.value) == "source must be an iterable or a callable, not int"
+
+
+@pytest.mark.parametrize("workers", [0, "4", 2.5, None])
+def test_run_batch_rejects_a_bad_number_of_workers(workers: Any) -> None:
+    with pytest.raises(errors.InvalidRequestError) as info:
+        run_batch([], max_workers=workers)
+    assert str(info.value) == f"max_workers must be at least 1, got {workers!r}"
 
 
 # ThreadedStream: async

@@ -7,6 +7,7 @@ import random
 from typing import NamedTuple, Optional, Tuple, Union
 
 from .. import errors
+from ..checks import is_count, is_number, is_seconds
 
 __all__ = [
     "BODY_LIMIT",
@@ -63,7 +64,7 @@ class Timeout(NamedTuple):
             connect = _seconds("timeout", "connect", value[0], value)
             read = _seconds("timeout", "read", value[1], value)
             return cls(connect, read)
-        if _is_number(value):
+        if is_number(value):
             seconds = _seconds("timeout", None, value, value)
             return cls(seconds, seconds)
         raise errors.InvalidRequestError(
@@ -71,18 +72,14 @@ class Timeout(NamedTuple):
         )
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _seconds(option: str, part: Optional[str], value: object, whole: object) -> Optional[float]:
     """``value`` as seconds: a positive finite number, or None (no limit)."""
     if value is None and part is not None:
         return None
-    if _is_number(value) and 0 < value < math.inf:  # type: ignore[operator]
+    if is_seconds(value):
         return float(value)  # type: ignore[arg-type]
     what = f"the {part} part of {option}" if part else option
-    hint = "; use None to wait forever" if _is_number(value) and value == math.inf else ""
+    hint = "; use None to wait forever" if is_number(value) and value == math.inf else ""
     raise errors.InvalidRequestError(
         f"{what} must be a positive number of seconds or None, got {value!r}"
         f"{f' (in {whole!r})' if part else ''}{hint}"
@@ -117,7 +114,7 @@ class Retry(NamedTuple):
         if isinstance(value, Retry):
             _check_retry(value)
             return value
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        if is_count(value):
             return cls(total=value)
         raise errors.InvalidRequestError(
             f"max_retries must be a non-negative integer or a Retry, got {value!r}"
@@ -130,13 +127,13 @@ class Retry(NamedTuple):
 
 
 def _check_retry(retry: Retry) -> None:
-    if not (_is_number(retry.total) and isinstance(retry.total, int) and retry.total >= 0):
+    if not is_count(retry.total):
         raise errors.InvalidRequestError(
             f"Retry.total must be a non-negative integer, got {retry.total!r}"
         )
     for name in ("backoff", "backoff_max", "retry_after_max"):
         value = getattr(retry, name)
-        if not (_is_number(value) and 0 <= value < math.inf):
+        if not is_seconds(value, zero=True):
             raise errors.InvalidRequestError(
                 f"Retry.{name} must be a non-negative number of seconds, got {value!r}"
             )

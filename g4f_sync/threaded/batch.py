@@ -22,6 +22,7 @@ from typing import (
 )
 
 from .. import errors
+from ..checks import is_count
 from ..interrupt import InterruptScope
 from .progress import Progress, is_terminal
 from .worker import WAIT_SLICE, close_source
@@ -97,8 +98,8 @@ def run_batch(
     (on other executors they finish). Results the caller never received that are
     iterators with ``close()`` (open streams) are closed.
     """
-    if max_workers < 1:
-        raise errors.InvalidRequestError(f"max_workers must be at least 1, got {max_workers}")
+    if not is_count(max_workers, minimum=1):
+        raise errors.InvalidRequestError(f"max_workers must be at least 1, got {max_workers!r}")
     total = len(calls) if isinstance(calls, Sized) else None
     if progress is None:
         progress = is_terminal(sys.stderr)

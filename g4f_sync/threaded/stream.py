@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, AsyncIterator, Callable, Generic, Iterable, Optional, TypeVar
 
 from .. import errors
+from ..checks import is_count, is_seconds
 from .exit_watcher import exit_watcher
 from .worker import EMPTY, END, Channel, Source, close_source, is_factory, worker_thread
 
@@ -60,13 +61,15 @@ class ThreadedStream(Generic[T]):
         self, source: Source[T], *, maxsize: int = 64, timeout: Optional[float] = None
     ) -> None:
         if not callable(source) and not isinstance(source, Iterable):
-            raise TypeError(
+            raise errors.InvalidRequestError(
                 f"source must be an iterable or a callable, not {type(source).__name__}"
             )
-        if maxsize < 1:
-            raise errors.InvalidRequestError(f"maxsize must be at least 1, got {maxsize}")
-        if timeout is not None and timeout <= 0:
-            raise errors.InvalidRequestError(f"timeout must be positive, got {timeout}")
+        if not is_count(maxsize, minimum=1):
+            raise errors.InvalidRequestError(f"maxsize must be at least 1, got {maxsize!r}")
+        if timeout is not None and not is_seconds(timeout):
+            raise errors.InvalidRequestError(
+                f"timeout must be a positive number of seconds or None, got {timeout!r}"
+            )
         self.timeout = timeout
         self._source: Optional[Source[T]] = source
         self._channel = Channel(maxsize)
