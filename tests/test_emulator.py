@@ -28,7 +28,8 @@ import g4f_sync.emulator as emulator_package
 from g4f_sync.emulator import Emulator, KoalaOptions
 from g4f_sync.emulator.cli import add_arguments, emulator_from, run
 from g4f_sync.emulator.koala import echo_tokens
-from g4f_sync.emulator.server import DEFAULT_KEEP_REQUESTS, Exchange, LoopbackServer, _PacedStream
+from g4f_sync.emulator.pacer import PacedStream
+from g4f_sync.emulator.server import DEFAULT_KEEP_REQUESTS, Exchange, LoopbackServer
 
 API = "/api/gpt/"
 BODY = {
@@ -857,13 +858,17 @@ def test_pacer_writes_every_stream_in_due_order() -> None:
 
         return piece
 
-    def paced(pair: int, piece: Any, count: int, due: float) -> _PacedStream:
-        handler = SimpleNamespace(connection=pairs[pair][0])
-        exchange = SimpleNamespace(_handler=handler, _framing="close", _client_may_send=True)
-        return _PacedStream(exchange, piece, 0, count, 0.002, due)  # type: ignore[arg-type]
+    def paced(pair: int, piece: Any, count: int, due: float) -> PacedStream:
+        exchange = SimpleNamespace(
+            connection=pairs[pair][0],
+            fin_visible=True,
+            client_sent_data=lambda: None,
+            frame=lambda data: data,  # close framing
+        )
+        return PacedStream(exchange, piece, 0, count, 0.002, due)
 
     try:
-        pacer = server._start_pacer()
+        pacer = server.pacer()
         assert pacer is not None
         past = time.monotonic() - 1.0  # every piece is due by the time the pacer goes on
         first = paced(0, stall, 1, past)

@@ -28,13 +28,14 @@ them); ``emu.request_count`` counts every one. From a shell: ``python -m g4f_syn
 --port 8080`` (see ``--help``), which keeps no record. Faults, query
 parameters and the wire details are described in :mod:`g4f_sync.emulator.koala` and
 :mod:`g4f_sync.emulator.chatgptt`; the server side, including how a dropped connection
-stays free of data loss, in :mod:`g4f_sync.emulator.server`.
+stays free of data loss, in docs/emulator.md.
 """
 
 from .chatgptt import ChatGpttOptions
 from .emulator import Emulator
+from .exchange import Exchange, RecordedRequest
 from .koala import FAULTS, KoalaOptions
-from .server import Exchange, LoopbackServer, RecordedRequest
+from .server import LoopbackServer
 
 __all__ = [
     "FAULTS",

@@ -14,7 +14,7 @@ from typing import Any, Optional, TypeVar
 
 from .chatgptt import ChatGpttOptions, ChatGpttService
 from .koala import KoalaOptions, KoalaService
-from .server import DEFAULT_KEEP_REQUESTS, LoopbackServer, RecordedRequest, _check_keep_requests
+from .server import DEFAULT_KEEP_REQUESTS, LoopbackServer, RecordedRequest, check_keep_requests
 
 __all__ = ["Emulator"]
 
@@ -44,7 +44,7 @@ class Emulator:
         verbose: bool = False,
         keep_requests: Optional[int] = DEFAULT_KEEP_REQUESTS,
     ) -> None:
-        _check_keep_requests(keep_requests)
+        check_keep_requests(keep_requests)
         self.gate = threading.Semaphore(0)
         """Released by tests, one token each, when ``KoalaOptions.gated`` is set."""
         self._address = (host, port)
