@@ -24,6 +24,7 @@ from http.client import HTTPMessage
 from http.server import BaseHTTPRequestHandler
 from json import loads
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, NoReturn, Optional
+from urllib.parse import parse_qs
 
 from .pacer import PACING, PacedStream
 
@@ -77,6 +78,15 @@ class RecordedRequest:
     def json(self) -> Any:
         """The body decoded as JSON; raises ``ValueError`` when it is not."""
         return loads(self.body)
+
+    def form(self) -> dict[str, str]:
+        """The body as a form (``application/x-www-form-urlencoded``), the last value of each
+        name; empty for any other content type."""
+        content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type != "application/x-www-form-urlencoded":
+            return {}
+        pairs = parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
+        return {name: values[-1] for name, values in pairs.items()}
 
 
 class Exchange:
