@@ -19,9 +19,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
+from g4f_sync.emulator import EmulatorProcess
+
 from .readers import FLOORS, REFERENCE, SDK
 from .reference import REFERENCE_REQUIREMENT, ensure_reference
-from .server import ROOT, EmulatorProcess
+from .server import ROOT
 
 __all__ = ["SECTIONS", "Config", "main", "render", "run"]
 

@@ -16,6 +16,7 @@ from g4f_sync.emulator import (
     SERVICES,
     ChatGpttOptions,
     Emulator,
+    EmulatorProcess,
     Exchange,
     KoalaOptions,
     Service,
@@ -27,6 +28,8 @@ from g4f_sync.emulator.exchange import Route
 from g4f_sync.emulator.faults import send_rate_limit
 from g4f_sync.emulator.query import parse_bool
 from g4f_sync.emulator.service import echo_tokens
+from g4f_sync.Provider import ChatGptt
+from g4f_sync.Provider.registry import rebase_provider
 
 TIMEOUT = 5.0
 
@@ -200,3 +203,22 @@ def test_a_service_cannot_take_the_name_of_an_emulator_attribute(
     monkeypatch.setitem(SERVICES, "url", ShoutService)
     with pytest.raises(ValueError, match="'url'"):
         Emulator()
+
+
+# The emulator in a child process
+
+
+def test_emulator_process_reports_a_child_that_prints_no_url() -> None:
+    process = EmulatorProcess(["--no-such-option"])
+    with pytest.raises(RuntimeError, match="did not report its URL"):
+        process.start()
+    assert process.process is None  # stopped and reaped
+
+
+def test_emulator_process_passes_its_arguments_on() -> None:
+    with EmulatorProcess(["--chatgptt-answer", "sse", "--chatgptt-tokens", "a,b"]) as process:
+        chatgptt = rebase_provider(ChatGptt, process.url)
+        messages = [{"role": "user", "content": "hi"}]
+        answer = chatgptt.create_completion("", messages, timeout=TIMEOUT)  # type: ignore[attr-defined]
+        assert list(answer) == ["a", "b"]
+    assert process.stop() is None  # already stopped on leaving the block
