@@ -10,10 +10,10 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Mapping, Optional, TypeVar
 
-from .exchange import Route
+from .exchange import RecordedRequest, Route
 from .options import ServiceOptions
 from .registry import SERVICES
-from .server import DEFAULT_KEEP_REQUESTS, LoopbackServer, RecordedRequest, check_keep_requests
+from .server import DEFAULT_KEEP_REQUESTS, LoopbackServer, check_keep_requests
 from .service import Service
 
 if TYPE_CHECKING:
