@@ -20,10 +20,9 @@ import time
 from typing import Callable, Dict, List, Optional
 
 from g4f_sync import errors
+from g4f_sync.emulator import EmulatorProcess
 from g4f_sync.Provider import Koala
 from g4f_sync.Provider.registry import rebase_provider
-
-from .server import EmulatorProcess
 
 GOAL = 1.0
 """Seconds from ``interrupt()`` to the consumer's ``CancelledError``."""

@@ -14,6 +14,8 @@ from contextlib import ExitStack
 from dataclasses import asdict, replace
 from typing import Any, Dict, Optional, Sequence
 
+from g4f_sync.emulator import EmulatorProcess
+
 from . import output  # RESULTS_DIR and README are read at call time: tests move them
 from .config import SECTIONS, SMOKE, Config, left_out
 from .output import missing_from, update_readme, write_results
@@ -21,7 +23,6 @@ from .processes import bytecode_cache, warm_up
 from .reference import REFERENCE_REQUIREMENT, ensure_reference
 from .report import render, render_rst
 from .sections import MEASURES, interpreters
-from .server import EmulatorProcess
 from .targets import targets
 
 __all__ = ["SECTIONS", "Config", "load", "main", "render", "run"]

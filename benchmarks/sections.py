@@ -13,10 +13,11 @@ import sys
 from contextlib import ExitStack
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
+from g4f_sync.emulator import EmulatorProcess
+
 from .config import CONCURRENCY_READERS, FRAMINGS, RSS_READERS, Config
 from .processes import Job, collect, time_import
 from .readers import FLOORS, REFERENCE, SDK
-from .server import EmulatorProcess
 
 __all__ = ["MEASURES", "interpreters"]
 

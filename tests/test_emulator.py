@@ -6,7 +6,6 @@ import gc
 import http.client
 import json
 import os
-import select
 import signal
 import socket
 import subprocess
@@ -25,10 +24,11 @@ import pytest
 import requests
 
 import g4f_sync.emulator as emulator_package
-from g4f_sync.emulator import Emulator, KoalaOptions
+from g4f_sync.emulator import Emulator, EmulatorProcess, KoalaOptions
 from g4f_sync.emulator.cli import add_arguments, emulator_from, run
 from g4f_sync.emulator.koala import echo_tokens
-from g4f_sync.emulator.server import DEFAULT_KEEP_REQUESTS, Exchange, LoopbackServer, _PacedStream
+from g4f_sync.emulator.pacer import PacedStream
+from g4f_sync.emulator.server import DEFAULT_KEEP_REQUESTS, Exchange, LoopbackServer
 
 API = "/api/gpt/"
 BODY = {
@@ -793,25 +793,10 @@ def test_public_names() -> None:
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_cli_serves_until_interrupted(stop: signal.Signals) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "g4f_sync.emulator", "--port", "0", "--count", "2", "--done"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        assert select.select([process.stdout], [], [], 10)[0], "no line from the emulator"
-        line = process.stdout.readline()
-        url = next(word for word in line.split() if word.startswith("http://"))
-        response = requests.post(url + API, json=BODY, timeout=TIMEOUT)
+    with EmulatorProcess(["--count", "2", "--done"]) as process:
+        response = requests.post(process.url + API, json=BODY, timeout=TIMEOUT)
         assert events(response.content) == ['"tok0 "', '"tok1 "', "[DONE]"]
-        process.send_signal(stop)
-        assert process.wait(TIMEOUT) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        assert process.stop(stop) == 0
 
 
 def test_cli_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
@@ -857,13 +842,17 @@ def test_pacer_writes_every_stream_in_due_order() -> None:
 
         return piece
 
-    def paced(pair: int, piece: Any, count: int, due: float) -> _PacedStream:
-        handler = SimpleNamespace(connection=pairs[pair][0])
-        exchange = SimpleNamespace(_handler=handler, _framing="close", _client_may_send=True)
-        return _PacedStream(exchange, piece, 0, count, 0.002, due)  # type: ignore[arg-type]
+    def paced(pair: int, piece: Any, count: int, due: float) -> PacedStream:
+        exchange = SimpleNamespace(
+            connection=pairs[pair][0],
+            fin_visible=True,
+            client_sent_data=lambda: None,
+            frame=lambda data: data,  # close framing
+        )
+        return PacedStream(exchange, piece, 0, count, 0.002, due)
 
     try:
-        pacer = server._start_pacer()
+        pacer = server.pacer()
         assert pacer is not None
         past = time.monotonic() - 1.0  # every piece is due by the time the pacer goes on
         first = paced(0, stall, 1, past)

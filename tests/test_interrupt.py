@@ -14,9 +14,8 @@ import pytest
 import responses
 from tcp_state import SYN_SENT, Unanswered, established_to, states_to, wait_until
 
-from benchmarks.server import EmulatorProcess
 from g4f_sync import ThreadedStream, errors, run_batch
-from g4f_sync.emulator import Emulator
+from g4f_sync.emulator import Emulator, EmulatorProcess
 from g4f_sync.http import Transport
 from g4f_sync.interrupt import InterruptScope, current_scope
 from g4f_sync.Provider import Koala

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -26,6 +24,7 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 import g4f_sync
+from g4f_sync.emulator import EmulatorProcess
 
 PACKAGE_PARENT = Path(g4f_sync.__file__).resolve().parents[1]
 KERNEL_NAME = "g4f-sync-test"
@@ -192,27 +191,8 @@ def kernel_spec_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def emulator_url() -> Iterator[str]:
     """Serve the emulator from another process; its URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "g4f_sync.emulator", "--port", "0"],
-        cwd=PACKAGE_PARENT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()  # "Koala emulator on http://127.0.0.1:PORT (...)"
-        match = re.search(r"http://[\w.:]+", line)
-        assert match, f"no URL in the emulator's first line: {line!r}"
-        yield match.group()
-    finally:
-        process.terminate()  # SIGTERM: the emulator closes cleanly
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+    with EmulatorProcess() as emulator:
+        yield emulator.url
 
 
 @pytest.fixture

@@ -25,23 +25,34 @@ ChatGptt's WordPress page and ajax handler run on the same server::
 
 ``emu.requests`` keeps the last 1,000 requests (``Emulator(keep_requests=None)``: all of
 them); ``emu.request_count`` counts every one. From a shell: ``python -m g4f_sync.emulator
---port 8080`` (see ``--help``), which keeps no record. Faults, query
-parameters and the wire details are described in :mod:`g4f_sync.emulator.koala` and
-:mod:`g4f_sync.emulator.chatgptt`; the server side, including how a dropped connection
-stays free of data loss, in :mod:`g4f_sync.emulator.server`.
+--port 8080`` (see ``--help``), which keeps no record; ``EmulatorProcess`` runs that in a
+child process. Faults, query parameters and the wire details are described in
+:mod:`g4f_sync.emulator.koala` and :mod:`g4f_sync.emulator.chatgptt`. Every service is
+registered in :data:`SERVICES`; docs/emulator.md maps the modules, says how to add a
+service, and has the measurements behind the server's design.
 """
 
 from .chatgptt import ChatGpttOptions
 from .emulator import Emulator
+from .exchange import Exchange, RecordedRequest
 from .koala import FAULTS, KoalaOptions
-from .server import Exchange, LoopbackServer, RecordedRequest
+from .options import ServiceOptions, option
+from .process import EmulatorProcess
+from .registry import SERVICES
+from .server import LoopbackServer
+from .service import Service
 
 __all__ = [
     "FAULTS",
+    "SERVICES",
     "ChatGpttOptions",
     "Emulator",
+    "EmulatorProcess",
     "Exchange",
     "KoalaOptions",
     "LoopbackServer",
     "RecordedRequest",
+    "Service",
+    "ServiceOptions",
+    "option",
 ]

@@ -71,17 +71,17 @@ import hashlib
 import hmac
 import html
 import json
-import math
 import re
 import secrets
+import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Mapping, Optional, Sequence, get_args
-from urllib.parse import parse_qs
+from typing import Any, ClassVar, Literal, Mapping, Optional, Sequence, get_args
 
+from .exchange import Exchange, Route
 from .faults import send_cloudflare_challenge, send_rate_limit
-from .koala import echo_tokens
-from .query import apply_query, optional, parse_bool, parse_tokens
-from .server import Exchange, Framing, Route
+from .options import ServiceOptions, option
+from .query import optional, parse_bool
+from .service import Service, echo_tokens
 
 __all__ = ["FAULTS", "ChatGpttOptions", "ChatGpttService"]
 
@@ -128,32 +128,32 @@ _HTML_TYPE = "text/html; charset=UTF-8"
 
 
 @dataclass
-class ChatGpttOptions:
+class ChatGpttOptions(ServiceOptions):
     """What the ChatGptt page and handler send and how they fail; see the module docstring.
 
-    Raises ``ValueError`` on a value out of range. Fields may be changed between requests.
+    ``tokens`` is the reply (None: echo the words of the last user line of ``message``);
+    ``delay`` is the pause between two events of a streamed answer. Raises ``ValueError``
+    on a value out of range. Fields may be changed between requests.
     """
 
-    answer: Answer = "json"
-    variant: Variant = "shortcode"
-    quoting: Quoting = "double"
-    tokens: Optional[Sequence[str]] = None
-    """The reply's tokens; None: echo the words of the last user line of ``message``."""
-    delay: float = 0.0
-    """Seconds between two events of a streamed answer."""
-    framing: Framing = "chunked"
-    fault: Optional[Fault] = None
-    limit_after: int = 2
-    """Words sent before ``data: [LIMITED]`` (the ``limited`` fault)."""
-    retry_after: str = "1"
-    post_id: str = "106"
-    bot_id: Optional[str] = "0"
-    """``data-bot-id`` on the page; None: the attribute is left out."""
-    compress: bool = True
-    """gzip the page when the client accepts it."""
+    FAULTS: ClassVar[tuple[str, ...]] = FAULTS
 
-    def __post_init__(self) -> None:
-        self.validate()
+    answer: Answer = option(
+        "json", parse=str, choices=get_args(Answer), help="how the reply is sent (default: json)"
+    )
+    variant: Variant = option(
+        "shortcode", parse=str, choices=get_args(Variant), help="the chat element (shortcode)"
+    )
+    quoting: Quoting = option(
+        "double", parse=str, choices=get_args(Quoting), help="its attributes' quotes (double)"
+    )
+    limit_after: int = option(2, parse=int, help="words before [LIMITED] (default: 2)")
+    """Words sent before ``data: [LIMITED]`` (the ``limited`` fault)."""
+    post_id: str = option("106", parse=str, help="the page's data-post-id (default: 106)")
+    bot_id: Optional[str] = option(
+        "0", parse=optional(str), help="the page's data-bot-id, none: left out (default: 0)"
+    )
+    compress: bool = option(True, parse=parse_bool, help="gzip the page when the client accepts it")
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first field with a bad value."""
@@ -161,48 +161,17 @@ class ChatGpttOptions:
             if getattr(self, name) not in get_args(kind):
                 allowed = ", ".join(get_args(kind))
                 raise ValueError(f"{name}: must be one of {allowed}, not {getattr(self, name)!r}")
-        if self.tokens is not None and (
-            isinstance(self.tokens, str) or not all(isinstance(t, str) for t in self.tokens)
-        ):
-            raise ValueError("tokens: must be a list of strings or None")
-        if not isinstance(self.delay, (int, float)) or not 0 <= self.delay < math.inf:
-            raise ValueError(f"delay: must be a non-negative number of seconds, not {self.delay!r}")
-        if self.framing not in get_args(Framing):
-            raise ValueError(f"framing: must be 'chunked' or 'close', not {self.framing!r}")
-        if self.fault is not None and self.fault not in FAULTS:
-            raise ValueError(f"fault: must be one of {', '.join(FAULTS)}, not {self.fault!r}")
+        super().validate()
         if not (isinstance(self.limit_after, int) and self.limit_after >= 0):
             raise ValueError(
                 f"limit_after: must be a non-negative integer, not {self.limit_after!r}"
             )
-        if not isinstance(self.retry_after, str) or any(c in self.retry_after for c in "\r\n"):
-            raise ValueError("retry_after: must be a string without line breaks")
         if not (isinstance(self.post_id, str) and self.post_id.isdigit()):
             raise ValueError(f"post_id: must be a string of digits, not {self.post_id!r}")
         if self.bot_id is not None and not (isinstance(self.bot_id, str) and self.bot_id.isdigit()):
             raise ValueError(f"bot_id: must be a string of digits or None, not {self.bot_id!r}")
         if not isinstance(self.compress, bool):
             raise ValueError("compress: must be a bool")
-
-    def with_query(self, query: Mapping[str, str]) -> ChatGpttOptions:
-        """A copy with the query parameters applied; ``ValueError`` names the bad ones."""
-        return apply_query(self, query, _QUERY_PARSERS)
-
-
-_QUERY_PARSERS: dict[str, Callable[[str], Any]] = {
-    "answer": str,
-    "variant": str,
-    "quoting": str,
-    "tokens": parse_tokens,
-    "delay": float,
-    "framing": str,
-    "fault": optional(str),
-    "limit_after": int,
-    "retry_after": str,
-    "post_id": str,
-    "bot_id": optional(str),
-    "compress": parse_bool,
-}
 
 
 def last_user_text(message: str) -> str:
@@ -278,17 +247,6 @@ HTML_INSTEAD_OF_JSON = """<!DOCTYPE html>
 """
 
 
-def _read_form(exchange: Exchange) -> dict[str, str]:
-    """The form-urlencoded body as PHP's ``$_POST`` sees it (last value wins); empty for any
-    other content type."""
-    request = exchange.request
-    content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
-        return {}
-    pairs = parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True)
-    return {name: values[-1] for name, values in pairs.items()}
-
-
 def _form_problem(form: Mapping[str, str]) -> Optional[str]:
     """What the emulator refuses in a form whose action and nonce passed; None when fine."""
     if not form.get("post_id", "").isdigit():
@@ -325,31 +283,22 @@ def _word_event(word: str) -> Event:
     return _event({"choices": [{"delta": {"content": word}}]}, named=True, token=True)
 
 
-class ChatGpttService:
+class ChatGpttService(Service[ChatGpttOptions]):
     """ChatGptt's routes; reads :attr:`options` afresh for every request."""
 
-    def __init__(self, options: ChatGpttOptions) -> None:
-        self.options = options
+    options_class = ChatGpttOptions
+
+    def __init__(
+        self, options: Optional[ChatGpttOptions] = None, gate: Optional[threading.Semaphore] = None
+    ) -> None:
+        super().__init__(options, gate)
         self.nonce = secrets.token_hex(5)
         """The nonce the live page carries and the handler accepts."""
         self._session_key = secrets.token_bytes(16)
 
-    def routes(self) -> dict[tuple[str, str], Route]:
+    def routes(self) -> Mapping[tuple[str, str], Route]:
         """``(method, path) -> route`` for the server."""
         return {("GET", PAGE_PATH): self.page, ("POST", AJAX_PATH): self.ajax}
-
-    def _options_for(self, exchange: Exchange) -> Optional[ChatGpttOptions]:
-        """The options with the query applied, or None after answering 400/500."""
-        try:
-            self.options.validate()
-        except ValueError as exc:
-            _json_error(exchange, 500, f"emulator misconfigured: {exc}")
-            return None
-        try:
-            return self.options.with_query(exchange.request.query)
-        except ValueError as exc:
-            _json_error(exchange, 400, str(exc))
-            return None
 
     def _session(self, exchange: Exchange) -> Optional[str]:
         """The visitor's emulator-issued ``PHPSESSID``, if it sent one."""
@@ -376,7 +325,7 @@ class ChatGpttService:
 
     def page(self, exchange: Exchange) -> None:
         """``GET /``."""
-        options = self._options_for(exchange)
+        options = self.options_for(exchange)
         if options is None:
             return
         fault = options.fault
@@ -407,7 +356,7 @@ class ChatGpttService:
 
     def ajax(self, exchange: Exchange) -> None:
         """``POST /wp-admin/admin-ajax.php``."""
-        options = self._options_for(exchange)
+        options = self.options_for(exchange)
         if options is None:
             return
         fault = options.fault
@@ -415,7 +364,7 @@ class ChatGpttService:
             return send_cloudflare_challenge(exchange, "chatgptt.me")
         if fault == "rate_limit":
             return send_rate_limit(exchange, options.retry_after)
-        form = _read_form(exchange)
+        form = exchange.request.form()  # as PHP's $_POST: the last value of a name wins
         if fault == "plugin_removed" or form.get("action") not in ACTIONS:
             return exchange.respond(400, "0", content_type=_HTML_TYPE)
         if fault == "nonce_rejected" or form.get("_wpnonce") != self.nonce:
@@ -500,7 +449,3 @@ def _success(reply: str) -> dict[str, Any]:
 
 def _send_json(exchange: Exchange, value: Any) -> None:
     exchange.respond(200, _php_json(value), content_type=_JSON_TYPE)
-
-
-def _json_error(exchange: Exchange, status: int, message: str) -> None:
-    exchange.respond(status, json.dumps({"error": message}), content_type="application/json")

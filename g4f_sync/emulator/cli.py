@@ -1,80 +1,115 @@
 """The ``emulate`` command: serve the emulator on a fixed port until Ctrl-C (or SIGTERM).
 
-The server it runs keeps no record of requests (``keep_requests=0``): nothing outside the
-process could read one, and a server left running for days must stay flat. ``--verbose``
-logs each request to stderr instead.
+Its options come from the registry: ``--<service>-<option>`` for every option of every
+service in :data:`~.registry.SERVICES` (``--chatgptt-answer sse``), read as a query string
+reads it; Koala's also go without the prefix (``--count``, ``--fault``), as they did before
+there were other services. A flag has a ``--no-`` form. The server keeps no record of
+requests (``keep_requests=0``): nothing outside the process could read one, and a server left
+running for days must stay flat. ``--verbose`` logs each request to stderr instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import threading
 import time
 from types import FrameType
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
-from . import chatgptt
-from .chatgptt import ChatGpttOptions
 from .emulator import Emulator
-from .koala import FAULTS, LINE_ENDINGS, KoalaOptions
+from .options import ServiceOptions
+from .registry import SERVICES
 
-__all__ = ["add_arguments", "emulator_from", "run"]
+__all__ = ["UNPREFIXED", "add_arguments", "emulator_from", "run"]
+
+UNPREFIXED = "koala"
+"""The service whose options also go without the ``--koala-`` prefix: they predate the others."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the emulator's options to ``parser``."""
+    """Add the emulator's options to ``parser``: the server's, then every service's."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
     parser.add_argument("--port", type=int, default=0, help="port, 0: a free one (%(default)s)")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
-    koala = parser.add_argument_group("Koala defaults (each also settable per request by query)")
-    koala.add_argument(
-        "--tokens", type=lambda s: s.split(","), help="comma-separated tokens (default: echo input)"
+    for name, service in SERVICES.items():
+        title = f"{service.title()} defaults (each also settable per request by query)"
+        group = parser.add_argument_group(title)
+        for field in service.options_class.option_fields():
+            if field.metadata["cli"]:
+                _add_option(group, name, service.options_class, field)
+
+
+def _add_option(
+    group: Any, service: str, options: type[ServiceOptions], field: dataclasses.Field[Any]
+) -> None:
+    """``--<service>-<option>`` (and ``--<option>`` for :data:`UNPREFIXED`); a flag for a bool."""
+    flag = field.name.replace("_", "-")
+    names = [f"--{service}-{flag}"]
+    if service == UNPREFIXED:
+        names.insert(0, f"--{flag}")
+    dest = f"{service}_{field.name}"
+    help = field.metadata["help"] or None
+    if isinstance(field.default, bool):  # None when not given: the options' default applies
+        group.add_argument(*names, dest=dest, action=argparse.BooleanOptionalAction, help=help)
+        return
+    choices = options.choices(field.name)
+    metavar = field.name.upper()
+    if choices and len(",".join(choices)) <= 30:
+        metavar = "{" + ",".join(choices) + "}"
+    elif choices:
+        help = f"{help or field.name}: {', '.join(choices)}"
+    group.add_argument(
+        *names,
+        dest=dest,
+        type=_value_reader(field.metadata["parse"], choices),
+        default=argparse.SUPPRESS,  # absent when not given: the options' default applies
+        metavar=metavar,
+        help=help,
     )
-    koala.add_argument("--count", type=int, help="send this many tokens: tok0, tok1, ...")
-    koala.add_argument("--timestamps", action="store_true", help="tokens are monotonic send times")
-    koala.add_argument("--delay", type=float, default=0.0, help="seconds between tokens")
-    koala.add_argument("--framing", choices=["chunked", "close"], default="chunked")
-    koala.add_argument("--done", action="store_true", help="end the stream with data: [DONE]")
-    koala.add_argument("--line-ending", choices=list(LINE_ENDINGS), default="lf")
-    koala.add_argument("--fault", choices=FAULTS)
-    koala.add_argument("--fault-count", type=int, help="the fault hits the first N requests only")
-    koala.add_argument("--retry-after", default="1", help="Retry-After of the rate_limit fault")
-    koala.add_argument("--drop-after", type=int, default=3, help="tokens before a fault acts")
-    site = parser.add_argument_group("ChatGptt defaults (each also settable per request by query)")
-    site.add_argument("--chatgptt-answer", choices=["json", "sse", "sse_legacy", "sse_words"])
-    site.add_argument("--chatgptt-variant", choices=["shortcode", "widget"])
-    site.add_argument("--chatgptt-quoting", choices=["double", "single", "unquoted"])
-    site.add_argument("--chatgptt-fault", choices=chatgptt.FAULTS)
+
+
+def _value_reader(
+    parse: Callable[[str], Any], choices: Optional[Sequence[str]]
+) -> Callable[[str], Any]:
+    """An argparse ``type``: ``parse``, after checking ``choices``."""
+
+    def read(raw: str) -> Any:
+        if choices is not None and raw not in choices:
+            raise argparse.ArgumentTypeError(
+                f"invalid choice: {raw!r} (choose from {', '.join(choices)})"
+            )
+        try:
+            return parse(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid value: {raw!r}") from None
+
+    return read
 
 
 def emulator_from(args: argparse.Namespace) -> Emulator:
     """The (unstarted) Emulator ``args`` describe, keeping no request record; raises
     ``ValueError`` on a bad option."""
-    koala = KoalaOptions(
-        tokens=args.tokens,
-        count=args.count,
-        timestamps=args.timestamps,
-        delay=args.delay,
-        framing=args.framing,
-        done=args.done,
-        line_ending=LINE_ENDINGS[args.line_ending],
-        fault=args.fault,
-        fault_count=args.fault_count,
-        retry_after=args.retry_after,
-        drop_after=args.drop_after,
-    )
-    site = ChatGpttOptions(
-        **{
-            name: getattr(args, f"chatgptt_{name}")
-            for name in ("answer", "variant", "quoting", "fault")
-            if getattr(args, f"chatgptt_{name}", None) is not None
-        }
-    )
-    return Emulator(
-        args.port, host=args.host, koala=koala, chatgptt=site, verbose=args.verbose, keep_requests=0
-    )
+    options = {
+        name: service.options_class(**_given(args, name, service.options_class))
+        for name, service in SERVICES.items()
+    }
+    return Emulator(args.port, host=args.host, verbose=args.verbose, keep_requests=0, **options)
+
+
+def _given(args: argparse.Namespace, service: str, options: type[ServiceOptions]) -> dict[str, Any]:
+    """The options of ``service`` set on the command line: an option not given is absent
+    from ``args``, a flag not given is None."""
+    given = {}
+    for field in options.option_fields():
+        value = getattr(args, f"{service}_{field.name}", argparse.SUPPRESS)
+        if value is not argparse.SUPPRESS and not (
+            isinstance(field.default, bool) and value is None
+        ):
+            given[field.name] = value
+    return given
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,10 +126,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     restore = _interrupt_on_signals()
     try:
-        print(
-            f"Emulator on {emulator.url} (Koala API /api/gpt/, ChatGptt page /"
-            " and /wp-admin/admin-ajax.php); Ctrl-C stops"
-        )
+        print(f"Emulator on {emulator.url} ({_describe(emulator)}); Ctrl-C stops")
         sys.stdout.flush()
         while True:
             time.sleep(3600)
@@ -104,6 +136,14 @@ def run(args: argparse.Namespace) -> int:
         restore()
         emulator.close()
     return 0
+
+
+def _describe(emulator: Emulator) -> str:
+    """Each service's routes: ``Koala: GET /chat, POST /api/gpt/; ChatGptt: ...``."""
+    return "; ".join(
+        f"{service.title()}: " + ", ".join(f"{m} {p}" for m, p in service.routes())
+        for service in emulator.services.values()
+    )
 
 
 def _interrupt_on_signals() -> Callable[[], None]:

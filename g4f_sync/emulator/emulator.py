@@ -1,20 +1,24 @@
-"""The emulator: one loopback server carrying every emulated provider.
+"""The emulator: one loopback server carrying every registered service (:class:`Emulator`).
 
-Adding a provider: a module like ``koala.py`` with an options dataclass and a service whose
-``routes()`` maps ``(method, path)`` to route functions taking an :class:`~.server.Exchange`;
-:class:`Emulator` takes the options as a keyword argument and registers the routes in
-:meth:`Emulator.start`.
+The services come from :data:`~.registry.SERVICES`: each one's options are a keyword
+argument (``Emulator(koala=KoalaOptions(...))``) and a live attribute (``emu.koala``).
 """
 
 from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Mapping, Optional, TypeVar
 
-from .chatgptt import ChatGpttOptions, ChatGpttService
-from .koala import KoalaOptions, KoalaService
-from .server import DEFAULT_KEEP_REQUESTS, LoopbackServer, RecordedRequest, _check_keep_requests
+from .exchange import RecordedRequest, Route
+from .options import ServiceOptions
+from .registry import SERVICES
+from .server import DEFAULT_KEEP_REQUESTS, LoopbackServer, check_keep_requests
+from .service import Service
+
+if TYPE_CHECKING:
+    from .chatgptt import ChatGpttOptions
+    from .koala import KoalaOptions
 
 __all__ = ["Emulator"]
 
@@ -22,11 +26,16 @@ P = TypeVar("P", bound=type)
 
 
 class Emulator:
-    """Koala and ChatGptt on ``http://127.0.0.1:<port>``, in a background thread; start
-    once, close once.
+    """Every registered service (Koala, ChatGptt, ...) on ``http://127.0.0.1:<port>``, in a
+    background thread; start once, close once.
 
     ``port=0`` picks a free port. Use as a context manager, or call :meth:`start` and
     :meth:`close`. :meth:`close` ends every request in progress and joins every thread.
+
+    Each service's options are a keyword argument named after it (``koala=KoalaOptions(...)``;
+    the defaults when left out) and a live attribute: change its fields, or assign new
+    options, which restarts the service's fault count (``fault_count``). ``TypeError`` names
+    an unknown service or options of the wrong class.
 
     :attr:`requests` keeps the last ``keep_requests`` requests (1,000 by default, about
     6 MiB: :data:`~.server.DEFAULT_KEEP_REQUESTS`), so a long test run or a demo server stays
@@ -34,25 +43,60 @@ class Emulator:
     :meth:`wait_for_requests` count every request, kept or not.
     """
 
+    if TYPE_CHECKING:  # precise types for checkers; __getattr__ serves every service's options
+        koala: KoalaOptions
+        chatgptt: ChatGpttOptions
+
     def __init__(
         self,
         port: int = 0,
         *,
         host: str = "127.0.0.1",
-        koala: Optional[KoalaOptions] = None,
-        chatgptt: Optional[ChatGpttOptions] = None,
         verbose: bool = False,
         keep_requests: Optional[int] = DEFAULT_KEEP_REQUESTS,
+        **options: ServiceOptions,
     ) -> None:
-        _check_keep_requests(keep_requests)
+        check_keep_requests(keep_requests)
+        unknown = sorted(set(options) - set(SERVICES))
+        if unknown:
+            known = ", ".join(SERVICES)
+            raise TypeError(f"Emulator() got unknown service(s) {', '.join(unknown)} ({known})")
         self.gate = threading.Semaphore(0)
-        """Released by tests, one token each, when ``KoalaOptions.gated`` is set."""
+        """Released by tests, one token each, when a service is gated (``KoalaOptions.gated``)."""
         self._address = (host, port)
         self._verbose = verbose
         self._keep_requests = keep_requests
-        self._koala = KoalaService(koala if koala is not None else KoalaOptions(), self.gate)
-        self._chatgptt = ChatGpttService(chatgptt if chatgptt is not None else ChatGpttOptions())
         self._server: Optional[LoopbackServer] = None
+        self._services: dict[str, Service] = {}
+        for name, service in SERVICES.items():
+            if hasattr(Emulator, name) or name in vars(self):  # "url", "gate": taken
+                raise ValueError(f"a service cannot be named {name!r}: Emulator has that attribute")
+            self._services[name] = service(options.get(name), self.gate)
+        self._routes = _routes(self._services)
+
+    def __getattr__(self, name: str) -> Any:
+        """A service's live options (``emu.koala``)."""
+        services = self.__dict__.get("_services", {})
+        if name in services:
+            return services[name].options
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Assigning a service's options (``emu.koala = KoalaOptions()``) restarts its fault
+        count; ``TypeError`` for options of another class."""
+        services = self.__dict__.get("_services", {})
+        if name in services:
+            services[name].options = value
+        else:
+            super().__setattr__(name, value)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *self._services})
+
+    @property
+    def services(self) -> Mapping[str, Service]:
+        """The services by name, in the order of :data:`~.registry.SERVICES`."""
+        return dict(self._services)
 
     def start(self) -> Emulator:
         """Bind and serve; returns self. Raises ``OSError`` when the port is taken."""
@@ -61,9 +105,8 @@ class Emulator:
         server = LoopbackServer(
             *self._address, verbose=self._verbose, keep_requests=self._keep_requests
         )
-        for service in (self._koala, self._chatgptt):
-            for (method, path), route in service.routes().items():
-                server.add_route(method, path, route)
+        for (method, path), route in self._routes.items():
+            server.add_route(method, path, route)
         self._server = server
         server.start()
         return self
@@ -109,25 +152,6 @@ class Emulator:
         read, answers not necessarily begun), kept or not; False on timeout."""
         return self._started().wait_for_requests(count, timeout)
 
-    @property
-    def koala(self) -> KoalaOptions:
-        """The live Koala options: change fields, or assign new options (which also restarts
-        the ``fault_count`` count)."""
-        return self._koala.options
-
-    @koala.setter
-    def koala(self, options: KoalaOptions) -> None:
-        self._koala.options = options
-
-    @property
-    def chatgptt(self) -> ChatGpttOptions:
-        """The live ChatGptt options: change fields, or assign new options."""
-        return self._chatgptt.options
-
-    @chatgptt.setter
-    def chatgptt(self, options: ChatGpttOptions) -> None:
-        self._chatgptt.options = options
-
     def provider(self, provider: P, /, **query: Any) -> P:
         """A subclass of ``provider`` that talks to this emulator.
 
@@ -145,6 +169,19 @@ class Emulator:
         if self._server is None:
             raise RuntimeError("the Emulator is not started: use start() or a with block")
         return self._server
+
+
+def _routes(services: Mapping[str, Service]) -> dict[tuple[str, str], Route]:
+    """Every service's routes; ``ValueError`` when two services claim the same one."""
+    routes: dict[tuple[str, str], Route] = {}
+    owners: dict[tuple[str, str], str] = {}
+    for name, service in services.items():
+        for (method, path), route in service.routes().items():
+            key = (method.upper(), path)
+            if key in owners:
+                raise ValueError(f"services {owners[key]} and {name} both route {key[0]} {path}")
+            routes[key], owners[key] = route, name
+    return routes
 
 
 def _query_value(value: Any) -> str:

@@ -1,13 +1,19 @@
-"""Canned error answers any emulated provider can give: rate limit, Cloudflare, server error."""
+"""Canned error answers any emulated service can give: rate limit, Cloudflare, server error,
+a JSON error."""
 
 from __future__ import annotations
 
 import json
 import secrets
 
-from .server import Exchange
+from .exchange import Exchange
 
-__all__ = ["send_cloudflare_challenge", "send_rate_limit", "send_server_error"]
+__all__ = [
+    "send_cloudflare_challenge",
+    "send_json_error",
+    "send_rate_limit",
+    "send_server_error",
+]
 
 CLOUDFLARE_CHALLENGE_HTML = """<!DOCTYPE html><html lang="en-US"><head>\
 <title>Just a moment...</title>\
@@ -87,3 +93,9 @@ def send_cloudflare_challenge(exchange: Exchange, host: str = "") -> None:
 def send_server_error(exchange: Exchange) -> None:
     """500 with a short text body."""
     exchange.respond(500, "Internal Server Error\n")
+
+
+def send_json_error(exchange: Exchange, status: int, message: str) -> None:
+    """``status`` with ``{"error": message}`` as ``application/json``: the emulator's own
+    complaints (a bad query, a bad body, invalid options)."""
+    exchange.respond(status, json.dumps({"error": message}), content_type="application/json")

@@ -56,16 +56,17 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Mapping, Optional, Sequence, get_args
+from typing import Any, ClassVar, Literal, Mapping, Optional, Sequence, get_args
 
-from .faults import send_cloudflare_challenge, send_rate_limit, send_server_error
-from .query import apply_query, optional, parse_bool, parse_tokens
-from .server import Exchange, Framing, Route
+from .exchange import Exchange, Route
+from .faults import send_cloudflare_challenge, send_json_error, send_rate_limit, send_server_error
+from .options import ServiceOptions, option
+from .query import optional, parse_bool
+from .service import Service, echo_tokens
 
-__all__ = ["FAULTS", "LINE_ENDINGS", "KoalaOptions", "KoalaService"]
+__all__ = ["FAULTS", "LINE_ENDINGS", "KoalaOptions", "KoalaService", "echo_tokens"]
 
 Fault = Literal[
     "rate_limit",
@@ -92,43 +93,45 @@ The API is <code>POST /api/gpt/</code>.</p></main></body></html>
 """
 
 
+def _parse_line_ending(raw: str) -> str:
+    return LINE_ENDINGS.get(raw.lower(), raw)
+
+
 @dataclass
-class KoalaOptions:
+class KoalaOptions(ServiceOptions):
     """What the Koala API streams and how it fails; see the module docstring for each field.
 
-    Raises ``ValueError`` on a value out of range. Fields may be changed between requests.
+    With ``gated``, ``delay`` is the pause before waiting for the gate. Raises
+    ``ValueError`` on a value out of range. Fields may be changed between requests.
     """
 
-    tokens: Optional[Sequence[str]] = None
-    """The tokens to send; None: echo the words of ``input``."""
-    count: Optional[int] = None
-    """Send ``"tok0 ", "tok1 ", ...``, this many; overrides ``tokens``."""
-    timestamps: bool = False
-    """Each token is ``repr(time.monotonic())`` taken just before it is written."""
-    delay: float = 0.0
-    """Seconds between tokens, kept from the first token on: a late token does not delay
-    the next ones (with ``gated``: seconds before waiting for the gate)."""
-    framing: Framing = "chunked"
-    done: bool = False
-    """End with ``data: [DONE]``."""
-    line_ending: str = "\n"
-    """``"\\n"``, ``"\\r\\n"`` or ``"\\r"``, for every line of the stream."""
-    gated: bool = False
-    """Acquire ``Emulator.gate`` before sending each token."""
-    fault: Optional[Fault] = None
-    fault_count: Optional[int] = None
-    retry_after: str = "1"
-    drop_after: int = 3
+    FAULTS: ClassVar[tuple[str, ...]] = FAULTS
 
-    def __post_init__(self) -> None:
-        self.validate()
+    count: Optional[int] = option(
+        None, parse=optional(int), help="send this many tokens: tok0, tok1, ..."
+    )
+    """Send ``"tok0 ", "tok1 ", ...``, this many; overrides ``tokens``."""
+    timestamps: bool = option(False, parse=parse_bool, help="tokens are monotonic send times")
+    """Each token is ``repr(time.monotonic())`` taken just before it is written."""
+    done: bool = option(False, parse=parse_bool, help="end the stream with data: [DONE]")
+    """End with ``data: [DONE]``."""
+    line_ending: str = option(
+        "\n",
+        parse=_parse_line_ending,
+        choices=tuple(LINE_ENDINGS),
+        help="the end of every line of the stream (default: lf)",
+    )
+    """``"\\n"``, ``"\\r\\n"`` or ``"\\r"``, for every line of the stream."""
+    gated: bool = option(False, parse=parse_bool, cli=False)
+    """Acquire ``Emulator.gate`` before sending each token."""
+    fault_count: Optional[int] = option(
+        None, parse=optional(int), help="the fault hits the first N requests only"
+    )
+    drop_after: int = option(3, parse=int, help="tokens before a fault acts (default: 3)")
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first field with a bad value."""
-        if self.tokens is not None and (
-            isinstance(self.tokens, str) or not all(isinstance(t, str) for t in self.tokens)
-        ):
-            raise ValueError("tokens: must be a list of strings or None")
+        super().validate()
         for name, value, may_be_none in (
             ("count", self.count, True),
             ("fault_count", self.fault_count, True),
@@ -140,47 +143,8 @@ class KoalaOptions:
         for name in ("timestamps", "done", "gated"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: must be a bool")
-        if not isinstance(self.delay, (int, float)) or not 0 <= self.delay < math.inf:
-            raise ValueError(f"delay: must be a non-negative number of seconds, not {self.delay!r}")
-        if self.framing not in get_args(Framing):
-            raise ValueError(f"framing: must be 'chunked' or 'close', not {self.framing!r}")
         if self.line_ending not in LINE_ENDINGS.values():
             raise ValueError(f"line_ending: must be \\n, \\r\\n or \\r, not {self.line_ending!r}")
-        if self.fault is not None and self.fault not in FAULTS:
-            raise ValueError(f"fault: must be one of {', '.join(FAULTS)}, not {self.fault!r}")
-        if not isinstance(self.retry_after, str) or any(c in self.retry_after for c in "\r\n"):
-            raise ValueError("retry_after: must be a string without line breaks")
-
-    def with_query(self, query: Mapping[str, str]) -> KoalaOptions:
-        """A copy with the query parameters applied; ``ValueError`` names the bad ones."""
-        return apply_query(self, query, _QUERY_PARSERS)
-
-
-def _parse_line_ending(raw: str) -> str:
-    return LINE_ENDINGS.get(raw.lower(), raw)
-
-
-_QUERY_PARSERS: dict[str, Callable[[str], Any]] = {
-    "tokens": parse_tokens,
-    "count": optional(int),
-    "timestamps": parse_bool,
-    "delay": float,
-    "framing": str,
-    "done": parse_bool,
-    "line_ending": _parse_line_ending,
-    "gated": parse_bool,
-    "fault": optional(str),
-    "fault_count": optional(int),
-    "retry_after": str,
-    "drop_after": int,
-}
-
-
-def echo_tokens(text: str) -> list[str]:
-    """The words of ``text``, each but the last followed by a space: they join to ``text``."""
-    words = text.split(" ")
-    tokens = [word + " " for word in words[:-1]]
-    return [*tokens, words[-1]] if words[-1] else tokens
 
 
 def _read_input(body: bytes) -> str:
@@ -200,27 +164,12 @@ def _read_input(body: bytes) -> str:
     return payload["input"]
 
 
-class KoalaService:
+class KoalaService(Service[KoalaOptions]):
     """Koala's routes; reads :attr:`options` afresh for every request."""
 
-    def __init__(self, options: KoalaOptions, gate: threading.Semaphore) -> None:
-        self._options = options
-        self.gate = gate
-        self._lock = threading.Lock()
-        self._answered = 0  # API requests past validation, for fault_count
+    options_class = KoalaOptions
 
-    @property
-    def options(self) -> KoalaOptions:
-        """The live options; assigning new ones restarts the ``fault_count`` count."""
-        return self._options
-
-    @options.setter
-    def options(self, options: KoalaOptions) -> None:
-        with self._lock:
-            self._options = options
-            self._answered = 0
-
-    def routes(self) -> dict[tuple[str, str], Route]:
+    def routes(self) -> Mapping[tuple[str, str], Route]:
         """``(method, path) -> route`` for the server."""
         return {("GET", CHAT_PATH): self.chat_page, ("POST", API_PATH): self.chat_api}
 
@@ -230,18 +179,14 @@ class KoalaService:
 
     def chat_api(self, exchange: Exchange) -> None:
         """``POST /api/gpt/``."""
+        options = self.options_for(exchange)
+        if options is None:
+            return
         try:
-            self._options.validate()
-        except ValueError as exc:
-            return _json_error(exchange, 500, f"emulator misconfigured: {exc}")
-        try:
-            options = self._options.with_query(exchange.request.query)
             text = _read_input(exchange.request.body)
         except ValueError as exc:
-            return _json_error(exchange, 400, str(exc))
-        with self._lock:
-            index = self._answered
-            self._answered += 1
+            return send_json_error(exchange, 400, str(exc))
+        index = self.count_answer()
         fault = options.fault
         if options.fault_count is not None and index >= options.fault_count:
             fault = None
@@ -330,7 +275,3 @@ class _NumberedTokens(Sequence[str]):
         if not -self._count <= index < self._count:
             raise IndexError(index)
         return f"tok{index % self._count} "
-
-
-def _json_error(exchange: Exchange, status: int, message: str) -> None:
-    exchange.respond(status, json.dumps({"error": message}), content_type="application/json")

@@ -1,46 +1,15 @@
-"""The generic part of the emulator: a loopback HTTP/1.1 server that provider modules plug into.
+"""The loopback HTTP/1.1 server the emulated services plug into: :class:`LoopbackServer`.
 
-A provider module registers route functions with :meth:`LoopbackServer.add_route`; each
-receives an :class:`Exchange` and answers through it, either at once (:meth:`Exchange.respond`)
-or as a stream (:meth:`Exchange.start`, :meth:`Exchange.write`, :meth:`Exchange.end`,
-:meth:`Exchange.drop`). Every write goes straight to the socket (TCP_NODELAY, no buffer).
-When the client goes away or the server closes, the next write, :meth:`Exchange.wait` or
-:meth:`Exchange.acquire` raises a private exception that ends the route quietly; provider
-code never catches it.
-
-Paced streams. :meth:`Exchange.pace` writes pieces on a schedule (piece ``k`` due ``first +
-k * interval`` seconds after the call). The timed writes of every paced stream are made by
-one pacer thread per server: a heap of due times, every piece due at a wake-up written back
-to back with non-blocking sends, the streams' sockets polled in between so that a client's
-FIN ends its route as promptly as :meth:`Exchange.wait` does. 32 streams of a piece a
-millisecond so cost about 1,000 wake-ups a second in one thread instead of 32,000 spread over
-32 threads handing the GIL to each other (measured on 2 cores: about 13 µs of CPU a piece
-against 85-93). The route's thread sleeps meanwhile; a client too slow to take a piece at once
-gets the rest from it, as :meth:`Exchange.write` would.
-
-Dropping a connection. With a chunked body, closing without the terminating chunk is
-enough (a FIN after an incomplete body). With a body that ends at EOF a FIN reads as a normal
-end, so :meth:`Exchange.drop` resets the connection (``SO_LINGER`` on with a zero timeout,
-then ``close()``: an RST). Measured on Linux 6.x over loopback: bytes already in the
-client's receive queue survive the RST (200 of 200 runs, raw sockets and http.client
-reading 5 to 7 bytes at a time only after the RST had arrived: every byte, then
-``ECONNRESET``), but bytes still in the server's send queue are discarded (1 MB in 10 KB
-tokens to a client with a 4 KB receive buffer: 40 of 40 runs lost data, the client getting
-6 KB to 790 KB). So ``drop()`` first waits until the kernel reports no unacknowledged byte
-(``ioctl(SIOCOUTQ) == 0``: all of it is in the client's receive queue), for as long as the
-client keeps reading; with that wait no run lost a byte. Where ``SIOCOUTQ`` is missing (not
-Linux) the reset goes without the wait and may cut data; Windows clients also discard
-unread data on an RST.
+A service registers route functions with :meth:`LoopbackServer.add_route`; each gets an
+:class:`~.exchange.Exchange` for its request. Every connection is served by a tracked,
+non-daemon thread with ``TCP_NODELAY`` on; :meth:`LoopbackServer.close` wakes every route
+(silent ones included) and joins every thread. The server keeps a bounded record of the
+requests it received (:data:`DEFAULT_KEEP_REQUESTS`).
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import math
-import select
 import socket
-import struct
 import sys
 import threading
 import time
@@ -48,12 +17,12 @@ import traceback
 import warnings
 import weakref
 from collections import deque
-from dataclasses import dataclass, field
-from http.client import HTTPMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from json import loads
-from typing import Any, Callable, Literal, Mapping, NoReturn, Optional
+from typing import Any, Optional
 from urllib.parse import parse_qs, urlsplit
+
+from .exchange import POLL_INTERVAL, Exchange, Framing, RecordedRequest, Route, RouteAbortedError
+from .pacer import Pacer
 
 __all__ = [
     "DEFAULT_KEEP_REQUESTS",
@@ -62,491 +31,22 @@ __all__ = [
     "LoopbackServer",
     "RecordedRequest",
     "Route",
+    "check_keep_requests",
 ]
-
-Framing = Literal["chunked", "close"]
-"""How a streamed body ends: ``Transfer-Encoding: chunked``, or EOF (``Connection: close``)."""
+# Exchange, Framing, RecordedRequest and Route live in .exchange; named here too, as before.
 
 MAX_BODY = 16 * 1024 * 1024
+"""The largest request body read, in bytes; a larger one gets a 400."""
 DEFAULT_KEEP_REQUESTS = 1000
-"""How many requests a server keeps in :attr:`LoopbackServer.requests` unless told otherwise.
-
-A record of a small request takes about 6 KB (its parsed headers and two events; measured
-with tracemalloc over 2,000 Koala streams), so 1,000 of them stay near 6 MiB plus their
-bodies, while a test, which makes far fewer requests, still sees every one of them.
-"""
-_POLL = 0.05  # seconds: how often loops that cannot select on the socket look at it again
-_EARLY = 0.0002  # seconds: the pacer writes a piece due this soon at once, not after one more tick
-_PACING = hasattr(select, "poll") and hasattr(socket, "MSG_DONTWAIT")  # else routes pace themselves
-_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
-
-try:  # Linux: bytes in the send queue not yet acknowledged by the peer
-    from fcntl import ioctl
-    from termios import TIOCOUTQ as _SIOCOUTQ
-except ImportError:  # pragma: no cover - not Linux
-    ioctl = None  # type: ignore[assignment]
-    _SIOCOUTQ = None  # type: ignore[assignment]
+"""How many requests a server keeps in :attr:`LoopbackServer.requests` unless told otherwise:
+about 6 MiB plus their bodies (a small request's record takes about 6 KB; docs/emulator.md)."""
 
 
-class _AbortError(Exception):
-    """Ends a route: the client went away or the server is closing."""
-
-
-@dataclass(eq=False)
-class RecordedRequest:
-    """One request as the emulator received it, and what became of its answer."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: HTTPMessage
-    body: bytes
-    status: Optional[int] = None
-    """Status code of the answer; None while none was sent (or never, e.g. ``silent_head``)."""
-    tokens_sent: int = 0
-    """Tokens written, each counted as its write begins (so never fewer than a client read)."""
-    disconnected: threading.Event = field(default_factory=threading.Event)
-    """Set when the client went away before the response was complete."""
-    finished: threading.Event = field(default_factory=threading.Event)
-    """Set when the route ended, whatever the reason."""
-    number: int = 0
-    """Its place among every request the server received (1: the first), set when recorded;
-    it tells which request a record is once older ones are no longer kept."""
-
-    def json(self) -> Any:
-        """The body decoded as JSON; raises ``ValueError`` when it is not."""
-        return loads(self.body)
-
-
-Route = Callable[["Exchange"], None]
-
-
-class Exchange:
-    """One request and its response, as a route sees them."""
-
-    def __init__(self, handler: _Handler, request: RecordedRequest) -> None:
-        self.request = request
-        self._handler = handler
-        self._server: LoopbackServer = handler.server  # type: ignore[assignment]
-        self._framing: Optional[Framing] = None
-        self._state: Literal["new", "streaming", "done"] = "new"
-        self._client_may_send = True  # False once the client sent bytes: EOF is then invisible
-
-    @property
-    def started(self) -> bool:
-        """Whether the response head was sent."""
-        return self._state != "new"
-
-    def respond(
-        self,
-        status: int,
-        body: bytes | str = b"",
-        *,
-        content_type: str = "text/plain; charset=utf-8",
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        """Send a whole response with ``Content-Length``; the connection stays open."""
-        data = body.encode() if isinstance(body, str) else body
-        self._send_head(status, {"Content-Type": content_type, **(headers or {})}, len(data))
-        self._send(data)
-        self._state = "done"
-
-    def start(
-        self, status: int, headers: Mapping[str, str] | None = None, *, framing: Framing = "chunked"
-    ) -> None:
-        """Send the head of a streamed response; the body follows with :meth:`write`.
-
-        An HTTP/1.0 client gets ``"close"`` framing whatever is asked, as HTTP requires.
-        """
-        if self._handler.request_version == "HTTP/1.0":
-            framing = "close"
-        self._framing = framing
-        if framing == "chunked":
-            framing_header = {"Transfer-Encoding": "chunked"}
-        else:
-            framing_header = {"Connection": "close"}
-        self._send_head(status, {**(headers or {}), **framing_header}, None)
-        self._state = "streaming"
-
-    def write(self, data: bytes) -> None:
-        """Send one body piece now: one chunk in chunked framing (empty pieces are skipped)."""
-        if self._state != "streaming":
-            raise RuntimeError("write() needs start() first and no end() or drop() before")
-        if data:
-            self._send(self._frame(data))
-
-    def pace(
-        self, count: int, piece: Callable[[int], bytes], interval: float, *, first: float = 0.0
-    ) -> None:
-        """Write ``piece(0)`` to ``piece(count - 1)`` as :meth:`write` does, the first
-        ``first`` seconds from now and each next one ``interval`` seconds after the previous
-        one was due (a late piece does not delay the next ones), ending the route early as
-        :meth:`wait` does.
-
-        Each piece is made just before its write. With an ``interval`` the server's pacer
-        thread makes the timed writes of every such stream, so ``piece`` runs in that thread
-        and must not call this Exchange; a client too slow to take a piece at once gets the
-        rest from the route's own thread, each write blocking as :meth:`write` does.
-        """
-        if self._state != "streaming":
-            raise RuntimeError("pace() needs start() first and no end() or drop() before")
-        index = 0
-        now = time.monotonic()
-        due = now + first
-        if interval > 0 and _PACING and self._handler.connection.gettimeout() is None:
-            while index < count and due <= now:  # due at the call: written from here, at once
-                self.write(piece(index))
-                index += 1
-                due += interval
-            if index == count:
-                return
-            pacer = self._server._start_pacer()
-            if pacer is None:
-                raise _AbortError  # the server is closing
-            stream = _PacedStream(self, piece, index, count, interval, due)
-            if pacer.submit(stream):
-                stream.done.wait()
-                if stream.outcome == "ended":
-                    return
-                if stream.outcome == "disconnected":
-                    self._disconnected()
-                if stream.error is not None:
-                    raise stream.error
-                if stream.rest:  # "back": the pacer handed the stream back
-                    self._send(stream.rest)
-                index, due = stream.index, stream.due
-        while index < count:
-            if interval > 0 or due > time.monotonic():  # wait(0) still looks at the client
-                self.wait(max(due - time.monotonic(), 0.0))
-            self.write(piece(index))
-            index += 1
-            due += interval
-
-    def end(self) -> None:
-        """Complete the body: the terminating chunk, or a FIN in close framing."""
-        if self._state != "streaming":
-            return
-        self._state = "done"
-        if self._framing == "chunked":
-            self._send(b"0\r\n\r\n")
-        else:
-            self._handler.close_connection = True
-            self._shutdown(socket.SHUT_WR)
-
-    def drop(self, *, reset: bool | None = None) -> None:
-        """Drop the connection abruptly, ending the response incomplete.
-
-        ``reset`` defaults to True in close framing (an RST, sent once every written byte
-        reached the client: see the module docstring) and False otherwise (a plain FIN,
-        which leaves a chunked body visibly incomplete).
-        """
-        if reset is None:
-            reset = self._framing == "close"
-        handler = self._handler
-        handler.close_connection = True
-        if not reset:
-            self._state = "done"
-            self._shutdown(socket.SHUT_WR)
-            return
-        while (_unacked_bytes(handler.connection) or 0) > 0:
-            self.wait(0.002)
-        self._state = "done"
-        linger = struct.pack("HH" if sys.platform == "win32" else "ii", 1, 0)
-        try:
-            handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-        except OSError:
-            pass
-        handler.rfile.close()  # the makefile() reference would keep the descriptor open
-        handler.connection.close()
-
-    def wait(self, seconds: float) -> None:
-        """Sleep ``seconds`` (``math.inf``: forever); end the route early if the client goes or
-        the server closes."""
-        deadline = time.monotonic() + seconds
-        while True:
-            remaining = deadline - time.monotonic()
-            self._watch(max(remaining, 0.0))
-            if remaining <= 0:
-                return
-
-    def acquire(self, semaphore: threading.Semaphore) -> None:
-        """Acquire ``semaphore``; end the route if the client goes or the server closes first."""
-        while not semaphore.acquire(timeout=_POLL):
-            self._watch(0.0)
-
-    def _watch(self, timeout: float) -> None:
-        """Block up to ``timeout`` seconds; raise :class:`_AbortError` on disconnect or close."""
-        server = self._server
-        sock = self._handler.connection
-        watched = [server.wakeup_fd] + ([sock.fileno()] if self._client_may_send else [])
-        if server.closing.is_set() or sock.fileno() < 0:
-            raise _AbortError
-        for fd in _readable(watched, timeout):
-            if fd == server.wakeup_fd:
-                raise _AbortError
-            try:
-                peeked = sock.recv(1, socket.MSG_PEEK)
-            except BlockingIOError:
-                continue
-            except OSError:
-                peeked = b""
-            if not peeked:
-                self._disconnected()
-            # The client sent data: recv(MSG_PEEK) cannot see its FIN behind it any more,
-            # so from now on a failed write is what tells.
-            self._client_may_send = False
-
-    def _frame(self, data: bytes) -> bytes:
-        """``data`` as one body piece on the wire: a chunk in chunked framing."""
-        if self._framing == "chunked":
-            return b"%x\r\n%s\r\n" % (len(data), data)
-        return data
-
-    def _send_head(self, status: int, headers: Mapping[str, str], length: Optional[int]) -> None:
-        if self._state != "new":
-            raise RuntimeError("the response head was already sent")
-        handler = self._handler
-        self.request.status = status
-        handler.log_request(status)
-        handler.send_response_only(status)
-        if not any(name.lower() == "server" for name in headers):
-            handler.send_header("Server", handler.version_string())
-        handler.send_header("Date", handler.date_time_string())
-        for name, value in headers.items():
-            handler.send_header(name, value)
-        if length is not None:
-            handler.send_header("Content-Length", str(length))
-        try:
-            handler.end_headers()
-        except OSError:
-            self._disconnected()
-
-    def _send(self, data: bytes) -> None:
-        try:
-            self._handler.wfile.write(data)
-        except OSError:
-            self._disconnected()
-
-    def _shutdown(self, how: int) -> None:
-        try:
-            self._handler.connection.shutdown(how)
-        except OSError:
-            pass
-
-    def _disconnected(self) -> NoReturn:
-        """Record that the client went away (unless the server is closing) and end the route."""
-        self._handler.close_connection = True
-        if not self._server.closing.is_set():
-            self.request.disconnected.set()
-        raise _AbortError
-
-
-def _check_keep_requests(keep_requests: Optional[int]) -> None:
+def check_keep_requests(keep_requests: Optional[int]) -> None:
     """Raise ``ValueError`` unless ``keep_requests`` is None or a count (0 or more)."""
     is_count = isinstance(keep_requests, int) and not isinstance(keep_requests, bool)
     if keep_requests is not None and not (is_count and keep_requests >= 0):
         raise ValueError(f"keep_requests must be None or an int >= 0, not {keep_requests!r}")
-
-
-def _readable(fds: list[int], timeout: float) -> list[int]:
-    """The descriptors among ``fds`` that are readable within ``timeout`` (inf: no limit)."""
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        for fd in fds:
-            poller.register(fd, select.POLLIN)
-        ms = None if math.isinf(timeout) else math.ceil(timeout * 1000)
-        return [fd for fd, _ in poller.poll(ms)]
-    ready, _, _ = select.select(fds, [], [], None if math.isinf(timeout) else timeout)
-    return ready  # pragma: no cover - Windows
-
-
-def _unacked_bytes(sock: socket.socket) -> Optional[int]:
-    """Bytes written to ``sock`` that the peer has not acknowledged; None where unknown."""
-    if ioctl is None or sock.fileno() < 0:
-        return None
-    try:
-        return struct.unpack("i", ioctl(sock.fileno(), _SIOCOUTQ, b"\0\0\0\0"))[0]
-    except OSError:
-        return None
-
-
-class _PacedStream:
-    """A stream the pacer writes for its route, which waits on :attr:`done`."""
-
-    def __init__(
-        self,
-        exchange: Exchange,
-        piece: Callable[[int], bytes],
-        index: int,
-        count: int,
-        interval: float,
-        due: float,
-    ) -> None:
-        self.exchange = exchange
-        self.piece = piece
-        self.index = index
-        """The next piece to write."""
-        self.count = count
-        self.interval = interval
-        self.due = due
-        """When the next piece is to be written (``time.monotonic()``)."""
-        self.sock: socket.socket = exchange._handler.connection
-        self.fileno = self.sock.fileno()
-        self.chunked = exchange._framing == "chunked"
-        self.outcome: Literal["paced", "ended", "back", "disconnected", "failed"] = "paced"
-        """``back``: the route writes :attr:`rest`, then the pieces from :attr:`index` on."""
-        self.error: Optional[BaseException] = None
-        """What ``piece`` raised (``failed``)."""
-        self.rest = b""
-        self.done = threading.Event()
-
-
-class _Pacer:
-    """One thread making the timed writes of every paced stream of a server.
-
-    Streams wait in a heap by due time; each wake-up writes every piece due by then, back
-    to back, with non-blocking sends, so N streams of one piece a millisecond cost about a
-    thousand wake-ups a second in one thread, not N thousand in N threads contending for
-    the GIL. Between wake-ups it polls the streams' sockets (a client's FIN ends its route
-    as promptly as :meth:`Exchange.wait` would), the server's wake-up descriptor (closing)
-    and its own (a new stream). A stream whose client cannot take a piece at once, and
-    every stream when the server closes, goes back to its route's thread.
-    """
-
-    def __init__(self, server: LoopbackServer) -> None:
-        self._server = server
-        self._lock = threading.Lock()
-        self._incoming: list[_PacedStream] = []
-        self._stopped = False
-        self._woken = False
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._poller = select.poll()
-        self._watched: dict[int, _PacedStream] = {}
-        self.thread = threading.Thread(
-            target=self._run, name=f"g4f-sync-emulator pacer {server.url}", daemon=True
-        )
-        self.thread.start()
-
-    def submit(self, stream: _PacedStream) -> bool:
-        """Take ``stream`` on; False when the pacer has stopped (the route paces it itself)."""
-        with self._lock:
-            if self._stopped:
-                return False
-            self._incoming.append(stream)
-            if not self._woken:
-                self._woken = True
-                self._wake_w.send(b"\0")
-        return True
-
-    def _run(self) -> None:
-        heap: list[tuple[float, int, _PacedStream]] = []
-        order = itertools.count()  # equal due times: first come, first written
-        poller = self._poller
-        closing_fd = self._server.wakeup_fd
-        wake_fd = self._wake_r.fileno()
-        poller.register(closing_fd, select.POLLIN)
-        poller.register(wake_fd, select.POLLIN)
-        monotonic = time.monotonic
-        try:
-            while True:
-                now = monotonic()
-                while heap and heap[0][0] <= now + _EARLY:
-                    stream = heapq.heappop(heap)[2]
-                    if stream.outcome == "paced" and self._step(stream):
-                        heapq.heappush(heap, (stream.due, next(order), stream))
-                timeout = None
-                if heap:
-                    timeout = max(math.ceil((heap[0][0] - monotonic()) * 1000), 0)
-                for fd, _ in poller.poll(timeout):
-                    if fd == closing_fd:
-                        return
-                    if fd == wake_fd:
-                        for stream in self._take_incoming():
-                            heapq.heappush(heap, (stream.due, next(order), stream))
-                            if stream.exchange._client_may_send:
-                                self._watched[stream.fileno] = stream
-                                poller.register(stream.fileno, select.POLLIN)
-                    elif fd in self._watched:
-                        self._check_client(self._watched[fd])
-        except Exception:  # pragma: no cover - a bug: the routes carry on by themselves
-            traceback.print_exc()
-        finally:
-            with self._lock:
-                self._stopped = True
-                leftover = self._incoming
-                self._incoming = []
-            for _, _, stream in heap:
-                if stream.outcome == "paced":
-                    self._finish(stream, "back")
-            for stream in leftover:
-                self._finish(stream, "back")
-            self._wake_r.close()
-            self._wake_w.close()
-
-    def _take_incoming(self) -> list[_PacedStream]:
-        with self._lock:
-            try:
-                self._wake_r.recv(4096)
-            except BlockingIOError:
-                pass
-            self._woken = False
-            incoming, self._incoming = self._incoming, []
-        return incoming
-
-    def _step(self, stream: _PacedStream) -> bool:
-        """Write the stream's next piece; True while the stream stays with the pacer."""
-        try:
-            data = stream.piece(stream.index)
-        except Exception as exc:
-            stream.error = exc
-            return self._finish(stream, "failed")
-        stream.index += 1
-        stream.due += stream.interval
-        if data:
-            if stream.chunked:
-                data = b"%x\r\n%s\r\n" % (len(data), data)
-            try:
-                sent = stream.sock.send(data, _DONTWAIT)
-            except BlockingIOError:
-                sent = 0
-            except OSError:
-                return self._finish(stream, "disconnected")
-            if sent < len(data):
-                stream.rest = data[sent:]
-                return self._finish(stream, "back")
-        if stream.index == stream.count:
-            return self._finish(stream, "ended")
-        return True
-
-    def _check_client(self, stream: _PacedStream) -> None:
-        """The client's socket turned readable: a FIN (or an error) ends the stream."""
-        try:
-            peeked = stream.sock.recv(1, socket.MSG_PEEK | _DONTWAIT)
-        except BlockingIOError:
-            return
-        except OSError:
-            peeked = b""
-        if not peeked:
-            self._finish(stream, "disconnected")
-            return
-        # The client sent data: its FIN is invisible from now on (see Exchange._watch).
-        stream.exchange._client_may_send = False
-        self._unwatch(stream)
-
-    def _unwatch(self, stream: _PacedStream) -> None:
-        if self._watched.get(stream.fileno) is stream:
-            del self._watched[stream.fileno]
-            self._poller.unregister(stream.fileno)
-
-    def _finish(
-        self, stream: _PacedStream, outcome: Literal["ended", "back", "disconnected", "failed"]
-    ) -> bool:
-        """Hand ``stream`` back to its route; False (for :meth:`_step`)."""
-        self._unwatch(stream)
-        stream.outcome = outcome
-        stream.done.set()
-        return False
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -563,7 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
     def handle(self) -> None:
         try:
             super().handle()
-        except (OSError, _AbortError):
+        except (OSError, RouteAbortedError):
             pass  # the client went away between requests, or the server is closing
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -591,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if not exchange.started:
                     raise RuntimeError(f"route for {self.command} {target.path} sent no response")
                 exchange.end()
-        except _AbortError:
+        except RouteAbortedError:
             self.close_connection = True
         except Exception:
             traceback.print_exc()
@@ -601,7 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
                     exchange.drop(reset=False)
                 else:
                     exchange.respond(500, "emulator error: see its stderr")
-            except _AbortError:
+            except RouteAbortedError:
                 pass
         finally:
             record.finished.set()
@@ -648,7 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_exact(self, n: int) -> bytes:
         data = self.rfile.read(n)
         if len(data) < n:
-            raise _AbortError  # the client went away mid-request
+            raise RouteAbortedError  # the client went away mid-request
         return data
 
 
@@ -701,7 +201,7 @@ class LoopbackServer(ThreadingHTTPServer):
         verbose: bool = False,
         keep_requests: Optional[int] = DEFAULT_KEEP_REQUESTS,
     ) -> None:
-        _check_keep_requests(keep_requests)
+        check_keep_requests(keep_requests)
         self.verbose = verbose
         self._kept: deque[RecordedRequest] = deque(maxlen=keep_requests)
         self._request_count = 0
@@ -712,7 +212,7 @@ class LoopbackServer(ThreadingHTTPServer):
         self._handler_threads: set[threading.Thread] = set()
         self._connections: set[socket.socket] = set()
         self._serve_thread: Optional[threading.Thread] = None
-        self._pacer: Optional[_Pacer] = None
+        self._pacer: Optional[Pacer] = None
         self._wakeup_r, self._wakeup_w = socket.socketpair()
         self.wakeup_fd = self._wakeup_r.fileno()
         super().__init__((host, port), _Handler)
@@ -771,13 +271,14 @@ class LoopbackServer(ThreadingHTTPServer):
         with self._arrived:
             return self._arrived.wait_for(lambda: self._request_count >= count, timeout)
 
-    def _start_pacer(self) -> Optional[_Pacer]:
-        """The pacer, started on first use; None once the server is closing."""
+    def pacer(self) -> Optional[Pacer]:
+        """The pacer of this server's paced streams, started on first use; None once the
+        server is closing."""
         with self._lock:
             if self.closing.is_set():
                 return None
             if self._pacer is None:
-                self._pacer = _Pacer(self)
+                self._pacer = Pacer(self.wakeup_fd, f"g4f-sync-emulator pacer {self.url}")
             return self._pacer
 
     def start(self) -> None:
@@ -791,7 +292,7 @@ class LoopbackServer(ThreadingHTTPServer):
         _close_at_exit(self)
         self._serve_thread = threading.Thread(
             target=self.serve_forever,
-            kwargs={"poll_interval": _POLL},
+            kwargs={"poll_interval": POLL_INTERVAL},
             name=f"g4f-sync-emulator {self.url}",
         )
         self._serve_thread.start()
@@ -861,5 +362,5 @@ class LoopbackServer(ThreadingHTTPServer):
                 self._handler_threads.discard(threading.current_thread())
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        if self.verbose or not isinstance(sys.exc_info()[1], (OSError, _AbortError)):
+        if self.verbose or not isinstance(sys.exc_info()[1], (OSError, RouteAbortedError)):
             super().handle_error(request, client_address)
