@@ -9,6 +9,7 @@ after the connection was closed.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -69,8 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument(
         "--base-url",
         metavar="URL",
-        help="talk to this host instead (a mirror, the emulator): the provider's url and"
-        " api_endpoint keep their paths on it, and it counts as working",
+        help="alone: an OpenAI-compatible server (http://localhost:11434/v1; a URL without"
+        " a path gets /v1); with --provider: talk to that host instead (a mirror, the"
+        " emulator), the provider's paths kept, and it counts as working",
+    )
+    chat.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="the OpenAI-compatible server's key (default with --base-url: $OPENAI_API_KEY)",
     )
     chat.add_argument(
         "--ignore-working", action="store_true", help="call a provider marked as not working"
@@ -138,17 +145,15 @@ def _not_working(error: BaseException) -> bool:
 def run_chat(args: argparse.Namespace) -> int:
     """``g4f-sync chat``: one answer for PROMPT, or a conversation read from stdin."""
     from . import Client
-    from .Provider.registry import get_provider, rebase_provider, resolve_provider
 
-    provider: Any = args.provider
-    if args.base_url:
-        base = (
-            get_provider(provider)
-            if provider
-            else resolve_provider(args.model, None, ignore_working=True)
-        )
-        provider = rebase_provider(base, args.base_url)
-    client = Client(provider, proxy=args.proxy, timeout=args.timeout)
+    api_key = args.api_key or (os.environ.get("OPENAI_API_KEY") if args.base_url else None)
+    client = Client(
+        args.provider,
+        base_url=args.base_url,
+        api_key=api_key,
+        proxy=args.proxy,
+        timeout=args.timeout,
+    )
     messages = [{"role": "system", "content": args.system}] if args.system else []
     if args.prompt is not None:
         messages.append({"role": "user", "content": args.prompt})

@@ -6,7 +6,8 @@
     ├── InvalidRequestError (ValueError)        bad input, raised before any I/O
     │   ├── InvalidMessagesError
     │   ├── InvalidProxyError
-    │   └── ModelNotSupportedError
+    │   ├── ModelNotSupportedError
+    │   └── MissingAuthError                    the provider needs an API key: ``.env_var``
     ├── ProviderNotFoundError                  no provider fits the request
     ├── ProviderNotWorkingError                ``working = False``, or the site changed
     ├── RetryProviderError                     every provider of a RetryProvider failed: ``.errors``
@@ -15,15 +16,25 @@
     ├── ConnectionError (ConnectionError)       could not reach the server
     │   └── StreamInterruptedError              connection lost mid-stream
     ├── TimeoutError (TimeoutError)             connect or read timeout
-    ├── ResponseStatusError                     non-2xx answer: ``.status_code``, ``.body``
+    ├── ResponseStatusError                     non-2xx answer: ``.status_code``, ``.code``
+    │   ├── BadRequestError                     400
+    │   │   └── ContextLengthExceededError      400: the messages exceed the context window
+    │   ├── AuthenticationError                 401: a missing or wrong API key
+    │   ├── PermissionDeniedError               403
+    │   │   ├── CloudflareError                 403 with a Cloudflare challenge page
+    │   │   └── NonceRejectedError              403: the site refused the page's nonce
+    │   ├── NotFoundError                       404 (an unknown model, a wrong base URL)
+    │   ├── UnprocessableEntityError            422
     │   ├── RateLimitError                      429 / 402, or a site's own limit: ``.retry_after``
-    │   ├── CloudflareError                     403 with a Cloudflare challenge page
-    │   └── NonceRejectedError                  403: the site refused the page's nonce
+    │   └── InternalServerError                 5xx
     └── ResponseError                           an answer that cannot be read, or a refusal
+        ├── APIError                            an error the server reported inside a 200 answer
         ├── MissingPageTokensError (RuntimeError)  the page lacks a token: ``.attribute``
         └── RequestRejectedError                the site refused the request: ``.site_message``
             ├── IPBannedError                   the site banned this address
             └── ContentFlaggedError             the site's moderation flagged the message
+
+The status classes are openai-python's, so code written for it reads the same.
 
 Every error has ``.partial``: the text a stream yielded before the error (``""`` when
 nothing arrived), so a non-streaming call loses nothing either. Exceptions of requests
@@ -42,19 +53,27 @@ import builtins
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 
 __all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
     "CancelledError",
     "CloudflareError",
     "ConnectionError",
     "ContentFlaggedError",
+    "ContextLengthExceededError",
     "G4FError",
     "IPBannedError",
+    "InternalServerError",
     "InvalidMessagesError",
     "InvalidProxyError",
     "InvalidRequestError",
+    "MissingAuthError",
     "MissingPageTokensError",
     "MissingRequirementsError",
     "ModelNotSupportedError",
     "NonceRejectedError",
+    "NotFoundError",
+    "PermissionDeniedError",
     "ProviderNotFoundError",
     "ProviderNotWorkingError",
     "RateLimitError",
@@ -64,6 +83,7 @@ __all__ = [
     "RetryProviderError",
     "StreamInterruptedError",
     "TimeoutError",
+    "UnprocessableEntityError",
 ]
 
 
@@ -85,6 +105,24 @@ class G4FError(Exception):
     def __init__(self, message: str = "") -> None:
         super().__init__(message)
         self.message = message
+
+    def hide(self, secrets: Sequence[str]) -> None:
+        """Replace each of ``secrets`` (an API key) wherever this error shows text the
+        server sent: its message, its arguments and its text attributes."""
+        secrets = [secret for secret in secrets if secret]
+        if not secrets:
+            return
+
+        def masked(text: Any) -> Any:
+            if not isinstance(text, str):
+                return text
+            for secret in secrets:
+                text = text.replace(secret, "***")
+            return text
+
+        self.args = tuple(masked(arg) for arg in self.args)
+        for name, value in list(vars(self).items()):
+            setattr(self, name, masked(value))
 
     def describe(self) -> str:
         """The text without the provider's name: the message, and how often it was tried."""
@@ -130,6 +168,15 @@ class InvalidProxyError(InvalidRequestError):
 
 class ModelNotSupportedError(InvalidRequestError):
     """The provider does not serve the requested model."""
+
+
+class MissingAuthError(InvalidRequestError):
+    """The provider needs an API key and none was given; ``.env_var`` names the
+    environment variable it reads one from."""
+
+    def __init__(self, message: str, *, env_var: str = "") -> None:
+        super().__init__(message)
+        self.env_var = env_var
 
 
 class ProviderNotFoundError(G4FError):
@@ -194,7 +241,9 @@ class TimeoutError(G4FError, builtins.TimeoutError):
 
 class ResponseStatusError(G4FError):
     """The server answered with a non-2xx status: ``.status_code``, ``.reason``, ``.body``
-    (a short excerpt), and the request's ``.method`` and ``.url``."""
+    (a short excerpt), the request's ``.method`` and ``.url``, and from an OpenAI-style
+    error body ``{"error": {"message", "type", "code", "param"}}`` its ``.server_message``,
+    ``.type``, ``.code`` and ``.param``."""
 
     def __init__(
         self,
@@ -205,6 +254,10 @@ class ResponseStatusError(G4FError):
         reason: str = "",
         method: str = "",
         url: str = "",
+        server_message: str = "",
+        type: Optional[str] = None,
+        code: Optional[str] = None,
+        param: Optional[str] = None,
     ) -> None:
         self.status_code = status_code
         self.body = body
@@ -212,12 +265,50 @@ class ResponseStatusError(G4FError):
         self.reason = reason
         self.method = method
         self.url = url
+        self.server_message = server_message
+        self.type = type
+        self.code = code
+        self.param = param
         super().__init__(message or self._summary())
+
+    def _said(self) -> str:
+        """What the server said: its message, else the body excerpt."""
+        return self.server_message or self.body or "(empty body)"
 
     def _summary(self) -> str:
         reason = f" {self.reason}" if self.reason else ""
         where = _request(self.method, self.url)
-        return f"HTTP {self.status_code}{reason} from {where}: {self.body or '(empty body)'}"
+        return f"HTTP {self.status_code}{reason} from {where}: {self._said()}"
+
+
+class BadRequestError(ResponseStatusError):
+    """HTTP 400: the server refused the request as it was (an option, a message shape)."""
+
+
+class ContextLengthExceededError(BadRequestError):
+    """HTTP 400 with code ``context_length_exceeded``: the messages (plus ``max_tokens``)
+    exceed the model's context window; shorten them."""
+
+
+class AuthenticationError(ResponseStatusError):
+    """HTTP 401: the API key is missing or wrong."""
+
+
+class PermissionDeniedError(ResponseStatusError):
+    """HTTP 403: the key, the address or the account may not do this."""
+
+
+class NotFoundError(ResponseStatusError):
+    """HTTP 404: an unknown model (the server's message says which), or a base URL that
+    does not lead to the API."""
+
+
+class UnprocessableEntityError(ResponseStatusError):
+    """HTTP 422: the server could not process the request's content."""
+
+
+class InternalServerError(ResponseStatusError):
+    """HTTP 5xx: the server failed; it was retried as ``max_retries`` allows."""
 
 
 class RateLimitError(ResponseStatusError):
@@ -231,7 +322,7 @@ class RateLimitError(ResponseStatusError):
         status_code: int = 429,
         body: str = "",
         retry_after: Optional[float] = None,
-        **request: str,
+        **request: Any,
     ) -> None:
         self.retry_after = retry_after
         """Seconds the server asked to wait (``Retry-After``), or ``None``."""
@@ -239,10 +330,12 @@ class RateLimitError(ResponseStatusError):
 
     def _summary(self) -> str:
         wait = f"; retry after {self.retry_after:g} s" if self.retry_after is not None else ""
-        return f"rate limited (HTTP {self.status_code}) by {_request(self.method, self.url)}{wait}"
+        said = f": {self.server_message}" if self.server_message else ""
+        where = _request(self.method, self.url)
+        return f"rate limited (HTTP {self.status_code}) by {where}{wait}{said}"
 
 
-class CloudflareError(ResponseStatusError):
+class CloudflareError(PermissionDeniedError):
     """Cloudflare answered with a browser challenge instead of the site."""
 
     def _summary(self) -> str:
@@ -253,13 +346,32 @@ class CloudflareError(ResponseStatusError):
         )
 
 
-class NonceRejectedError(ResponseStatusError):
+class NonceRejectedError(PermissionDeniedError):
     """The site refused the one-time token (nonce) taken from its page, also after the page
     was fetched again: WordPress's 403 "The link you followed has expired."."""
 
 
 class ResponseError(G4FError):
     """The server answered, but the answer cannot be read, or it is a refusal."""
+
+
+class APIError(ResponseError):
+    """The server reported an error inside a 200 answer (an ``{"error": {...}}`` event
+    in a stream): ``.type``, ``.code``, ``.param`` as it sent them; ``.partial`` holds the
+    text that came before."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        type: Optional[str] = None,
+        code: Optional[str] = None,
+        param: Optional[str] = None,
+    ) -> None:
+        super().__init__(message)
+        self.type = type
+        self.code = code
+        self.param = param
 
 
 class MissingPageTokensError(ResponseError, RuntimeError):

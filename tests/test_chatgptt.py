@@ -341,7 +341,7 @@ def test_other_statuses_go_through_the_shared_mapping() -> None:
     responses.post(ChatGptt.api_endpoint, body="nope", status=404)
     with pytest.raises(errors.ResponseStatusError, match="HTTP 404") as info:
         list(ChatGptt.create_completion("", HI))
-    assert type(info.value) is errors.ResponseStatusError
+    assert type(info.value) is errors.NotFoundError  # a ResponseStatusError
 
 
 @responses.activate

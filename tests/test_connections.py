@@ -134,7 +134,7 @@ def test_soak_thousands_of_streams_with_faults_end_at_the_baseline(emu: Emulator
     assert {type(error).__name__ for error in errors_held} == {
         "RateLimitError",
         "CloudflareError",
-        "ResponseStatusError",
+        "InternalServerError",
         "StreamInterruptedError",
         "ResponseError",
         "TimeoutError",

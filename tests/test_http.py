@@ -159,7 +159,7 @@ def test_plain_403_is_a_status_error_with_excerpt() -> None:
         r"<p>Forbidden</p> <p>go away</p>",
     ) as info:
         raise_for_status(_get())
-    assert type(info.value) is errors.ResponseStatusError
+    assert type(info.value) is errors.PermissionDeniedError  # a ResponseStatusError
     assert info.value.status_code == 403
 
 
@@ -457,3 +457,129 @@ def test_requests_retries_and_closes_are_logged_at_debug_without_passwords(
         lines[1][1],
     )
     assert "s3cr3t" not in caplog.text
+
+
+# Statuses map to openai-python's classes
+
+
+def openai_error(message: str, kind: str, code: str, param: object = None) -> dict:
+    return {"error": {"message": message, "type": kind, "code": code, "param": param}}
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("status", "body", "kind"),
+    [
+        (
+            400,
+            openai_error("bad n", "invalid_request_error", "invalid_value", "n"),
+            errors.BadRequestError,
+        ),
+        (
+            400,
+            openai_error(
+                "too long", "invalid_request_error", "context_length_exceeded", "messages"
+            ),
+            errors.ContextLengthExceededError,
+        ),
+        (
+            401,
+            openai_error("Incorrect API key", "invalid_request_error", "invalid_api_key"),
+            errors.AuthenticationError,
+        ),
+        (
+            403,
+            openai_error("not for you", "permission_error", "forbidden"),
+            errors.PermissionDeniedError,
+        ),
+        (
+            404,
+            openai_error(
+                "The model `x` does not exist", "invalid_request_error", "model_not_found"
+            ),
+            errors.NotFoundError,
+        ),
+        (
+            422,
+            openai_error("unprocessable", "invalid_request_error", "bad"),
+            errors.UnprocessableEntityError,
+        ),
+        (
+            429,
+            openai_error("slow down", "rate_limit_error", "rate_limit_exceeded"),
+            errors.RateLimitError,
+        ),
+        (500, openai_error("boom", "server_error", "internal"), errors.InternalServerError),
+        (503, openai_error("later", "server_error", "overloaded"), errors.InternalServerError),
+        (418, openai_error("teapot", "whimsy", "teapot"), errors.ResponseStatusError),
+    ],
+)
+def test_each_status_raises_its_class_with_the_servers_message_and_details(
+    status: int, body: dict, kind: type
+) -> None:
+    responses.get(URL, status=status, json=body)
+    with pytest.raises(errors.ResponseStatusError) as info:
+        raise_for_status(_get())
+    error = info.value
+    assert type(error) is kind
+    said = body["error"]
+    assert (error.status_code, error.server_message, error.type, error.code, error.param) == (
+        status,
+        said["message"],
+        said["type"],
+        said["code"],
+        said["param"],
+    )
+    assert said["message"] in str(error)
+
+
+def test_a_bad_request_reads_like_the_server_said_it() -> None:
+    with responses.RequestsMock() as mock:
+        mock.post(URL, status=400, json=openai_error("bad n", "invalid_request_error", "x", "n"))
+        with pytest.raises(errors.BadRequestError) as info:
+            Transport(max_retries=0).post(URL)
+    assert str(info.value) == f"HTTP 400 Bad Request from POST {URL}: bad n"
+
+
+@responses.activate
+def test_retry_after_ms_is_honoured_before_retry_after() -> None:
+    responses.get(URL, status=429, headers={"retry-after-ms": "1500", "Retry-After": "9"})
+    with pytest.raises(errors.RateLimitError) as info:
+        raise_for_status(_get())
+    assert info.value.retry_after == 1.5
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("status", "should_retry", "sent"),
+    [
+        (500, "false", 1),  # the server says a retry is pointless
+        (400, "true", 2),  # the server says a retry may work
+        (409, "", 2),  # retried as openai-python retries it
+        (501, "", 2),  # every 5xx
+        (404, "", 1),
+    ],
+)
+def test_the_server_decides_retries_with_x_should_retry(
+    status: int, should_retry: str, sent: int
+) -> None:
+    headers = {"x-should-retry": should_retry} if should_retry else {}
+    responses.post(URL, status=status, headers=headers, body="{}")
+    responses.post(URL, status=200, body="ok")
+    transport = Transport(max_retries=FAST)
+    try:
+        transport.post(URL)
+    except errors.ResponseStatusError:
+        pass
+    assert len(responses.calls) == sent
+    transport.close()
+
+
+def test_an_api_key_the_server_echoes_never_reaches_the_error() -> None:
+    key = "sk-live-0123456789abcdef"
+    with responses.RequestsMock() as mock:
+        mock.post(URL, status=401, json=openai_error(f"Incorrect API key: {key}", "x", "y"))
+        with pytest.raises(errors.AuthenticationError) as info:
+            Transport(max_retries=0, secrets=[key]).post(URL)
+    shown = str(info.value) + repr(info.value) + repr(vars(info.value)) + repr(info.value.args)
+    assert key not in shown and "Incorrect API key: ***" in str(info.value)

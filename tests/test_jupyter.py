@@ -276,7 +276,7 @@ def test_notebook_streams_batches_and_leaves_the_event_loop_alone(
     assert stdout_json(threaded) == ["tokens ", "from ", "a ", "worker ", "thread"]
     assert stdout_json(batch) == [
         *([i, f"batch question {i}"] for i in range(5)),
-        [5, "ResponseStatusError"],
+        [5, "InternalServerError"],
     ]
     assert stdout_json(async_for) == ["async ", "for ", "in ", "a ", "cell"]
     assert stdout_json(threads_left) == []

@@ -76,7 +76,7 @@ def test_rate_limit_raises_with_retry_after(emulator: Emulator) -> None:
     emulator.koala = KoalaOptions(fault="rate_limit", retry_after="7")
     with pytest.raises(
         errors.RateLimitError,
-        match=r"^Koala: rate limited \(HTTP 429\) by POST .*/api/gpt/; retry after 7 s$",
+        match=r"^Koala: rate limited \(HTTP 429\) by POST .*/api/gpt/; retry after 7 s: Too many",
     ) as info:
         list(emulator.provider(Koala).create_completion("", HI, max_retries=0))
     assert info.value.retry_after == 7.0

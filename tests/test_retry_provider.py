@@ -65,7 +65,8 @@ def test_every_failure_is_listed_with_its_own_error(emu: Emulator) -> None:
     parts = message.split(": ", 2)[2].split(" | ")
     assert parts[0] == (
         f"Koala: RateLimitError: rate limited (HTTP 429) by POST"
-        f" {emu.url}/api/gpt/?fault=rate_limit&retry_after=120; retry after 120 s"
+        f" {emu.url}/api/gpt/?fault=rate_limit&retry_after=120; retry after 120 s:"
+        " Too many requests, please try again later."
     )
     assert parts[1].startswith(
         "Koala: ProviderNotWorkingError: Koala is marked as not working (working = False)"

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.util.request import ACCEPT_ENCODING
 
+from ..chat.chunks import read_chunk
 from ..errors import (
     ContentFlaggedError,
     IPBannedError,
@@ -236,24 +237,13 @@ def _site_message(answer: Mapping[str, Any]) -> str:
 
 
 def chunk_text(chunk: Mapping[str, Any]) -> str:
-    """The text of an OpenAI chunk: ``choices[0].delta.content``, else ``choices[0].text``;
-    ``""`` for a chunk without text (a role or ``finish_reason`` chunk)."""
-    choices = chunk.get("choices")
-    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
-        raise ResponseError(
-            f"cannot read the event {_json_excerpt(chunk)!r}: expected OpenAI chunk choices"
-        )
-    if not choices:
-        return ""
-    delta = choices[0].get("delta")
-    text = delta.get("content") if isinstance(delta, dict) else None
-    if text is None:
-        text = choices[0].get("text")
-    if text is not None and not isinstance(text, str):
-        raise ResponseError(
-            f"cannot read the event {_json_excerpt(chunk)!r}: its text is not a string"
-        )
-    return text or ""
+    """The text an OpenAI chunk adds to choice 0 (``delta.content``, or a legacy
+    ``text``), read by the shared reader :func:`g4f_sync.chat.read_chunk`; ``""`` for a
+    chunk without text (a role or ``finish_reason`` chunk)."""
+    for choice in read_chunk(chunk, "ChatGptt").choices:
+        if choice.index == 0:
+            return choice.delta.content or ""
+    return ""
 
 
 class ChatGptt(GeneratorProvider, ProviderModelMixin):

@@ -1,4 +1,4 @@
-"""Providers, by name: ``from g4f_sync.Provider import Koala, ChatGptt``.
+"""Providers, by name: ``from g4f_sync.Provider import Koala, ChatGptt, Ollama, Custom``.
 
 ``__providers__`` lists every provider class; ``ProviderUtils.convert`` maps names to
 classes, as in g4f. ``RetryProvider([...])`` falls back from one provider to the next;
@@ -9,16 +9,42 @@ from __future__ import annotations
 
 from typing import Dict, List, Type
 
-from .base import BaseProvider, GeneratorProvider, ProviderModelMixin, TokenStream
+from .base import BaseProvider, ChunkProvider, GeneratorProvider, ProviderModelMixin, TokenStream
 from .ChatGptt import ChatGptt
 from .Koala import Koala
+from .presets import (
+    PRESETS,
+    VLLM,
+    Custom,
+    DeepInfra,
+    G4FApi,
+    Groq,
+    LlamaCpp,
+    LMStudio,
+    Ollama,
+    OpenaiAPI,
+    OpenRouter,
+)
 from .retry import RetryProvider
+from .template import OpenaiTemplate
 
 __all__ = [
+    "VLLM",
     "BaseProvider",
     "ChatGptt",
+    "ChunkProvider",
+    "Custom",
+    "DeepInfra",
+    "G4FApi",
     "GeneratorProvider",
+    "Groq",
     "Koala",
+    "LMStudio",
+    "LlamaCpp",
+    "Ollama",
+    "OpenRouter",
+    "OpenaiAPI",
+    "OpenaiTemplate",
     "ProviderModelMixin",
     "ProviderUtils",
     "RetryProvider",
@@ -26,7 +52,7 @@ __all__ = [
     "__providers__",
 ]
 
-__providers__: List[Type[BaseProvider]] = [Koala, ChatGptt]
+__providers__: List[Type[BaseProvider]] = [Koala, ChatGptt, *PRESETS]
 
 
 class ProviderUtils:

@@ -12,6 +12,7 @@ import difflib
 from collections.abc import Mapping
 from typing import (
     Any,
+    Callable,
     ClassVar,
     Collection,
     Dict,
@@ -20,24 +21,29 @@ from typing import (
     Iterator,
     List,
     Optional,
+    TypeVar,
     Union,
 )
 
 import requests
 
 from .. import errors
+from ..chat.types import ChatCompletionChunk
 from ..http import Retry, TimeoutLike, Transport
 from ..typing import ROLES, Messages
 
 __all__ = [
     "TRANSPORT_OPTIONS",
     "BaseProvider",
+    "ChunkProvider",
     "GeneratorProvider",
     "ProviderModelMixin",
     "TokenStream",
     "check_options",
     "validate_messages",
 ]
+
+Item = TypeVar("Item")
 
 TRANSPORT_OPTIONS: FrozenSet[str] = frozenset({"proxy", "timeout", "max_retries", "session"})
 """The keyword arguments every provider's ``create_completion`` takes."""
@@ -63,6 +69,9 @@ class BaseProvider:
     """Where the chat request goes. Override ``url`` and ``api_endpoint`` in a subclass to
     talk to another host (a mirror, a self-hosted clone, the emulator)."""
     working: ClassVar[bool] = False
+    auto_select: ClassVar[bool] = True
+    """Whether a call without a provider may choose this one (an OpenAI-compatible
+    server's preset may not: it needs the server you run, named by you)."""
     supports_stream: ClassVar[bool] = True
     supports_system_message: ClassVar[bool] = False
     supports_message_history: ClassVar[bool] = False
@@ -228,20 +237,41 @@ class GeneratorProvider(BaseProvider):
         :class:`~g4f_sync.errors.G4FError`; tokens that arrived are yielded first, and
         the error's ``.partial`` holds their text.
         """
-        validate_messages(messages)
+        model = cls.check_call(model, messages, stream, kwargs)
+        transport = cls.transport_for(proxy, timeout, max_retries, session, kwargs)
+        tokens = cls.create_generator(model, messages, transport, stream=stream, **kwargs)
+        return TokenStream(_deliver(tokens, transport, not stream, cls.__name__, str), transport)
+
+    @classmethod
+    def check_call(
+        cls, model: Optional[str], messages: Any, stream: Any, options: Mapping[str, Any]
+    ) -> str:
+        """Check a call's arguments (before any I/O) and return the model to send."""
+        cls.check_messages(messages)
         if not isinstance(stream, bool):
             raise errors.InvalidRequestError(f"stream must be True or False, got {stream!r}")
-        check_options(cls.__name__, kwargs, cls.accepted_options())
+        check_options(cls.__name__, options, cls.accepted_options())
         if isinstance(cls, type) and issubclass(cls, ProviderModelMixin):
             model = cls.get_model(model)
-        transport = Transport(
-            session=session,
-            proxy=proxy,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        tokens = cls.create_generator(model or "", messages, transport, stream=stream, **kwargs)
-        return TokenStream(_deliver(tokens, transport, stream, cls.__name__), transport)
+        return model or ""
+
+    @classmethod
+    def check_messages(cls, messages: Any) -> None:
+        """Raise :class:`~g4f_sync.errors.InvalidMessagesError` for messages this provider
+        cannot send (:func:`validate_messages`: plain text in three roles)."""
+        validate_messages(messages)
+
+    @classmethod
+    def transport_for(
+        cls,
+        proxy: Optional[str],
+        timeout: TimeoutLike,
+        max_retries: Union[Retry, int, None],
+        session: Optional[requests.Session],
+        options: Mapping[str, Any],
+    ) -> Transport:
+        """The :class:`~g4f_sync.http.Transport` of one call (checked before any I/O)."""
+        return Transport(session=session, proxy=proxy, timeout=timeout, max_retries=max_retries)
 
     @classmethod
     def create_generator(
@@ -251,43 +281,130 @@ class GeneratorProvider(BaseProvider):
         raise NotImplementedError(f"{cls.__name__} does not implement create_generator")
 
 
+class ChunkProvider(GeneratorProvider):
+    """A provider whose answer is OpenAI chat-completion chunks (tool calls, usage,
+    reasoning, ``n`` choices, logprobs), read by :meth:`create_chunks`; its text tokens
+    (``create_completion``) are the content of choice 0."""
+
+    text_only_refused: ClassVar[FrozenSet[str]] = frozenset(
+        {"tools", "tool_choice", "parallel_tool_calls", "n", "logprobs", "top_logprobs"}
+    )
+    """Options whose answer is more than text: ``create_completion`` refuses them."""
+
+    @classmethod
+    def create_completion(  # type: ignore[override]
+        cls, model: Optional[str], messages: Messages, stream: bool = True, **kwargs: Any
+    ) -> TokenStream:
+        """As :meth:`GeneratorProvider.create_completion`; options whose answer is more
+        than text (tools, ``n``, logprobs) raise
+        :class:`~g4f_sync.errors.InvalidRequestError`: use :meth:`create_chunks` or the
+        Client for them."""
+        refused = sorted(
+            name
+            for name, value in kwargs.items()
+            if name in cls.text_only_refused
+            and value not in (None, False)
+            and not (name == "n" and value == 1)
+        )
+        if refused:
+            raise errors.InvalidRequestError(
+                f"{cls.__name__}.create_completion yields text only and cannot carry what"
+                f" {refused[0]}= asks for; use g4f_sync.Client().chat.completions.create"
+            )
+        return super().create_completion(model, messages, stream, **kwargs)
+
+    @classmethod
+    def create_chunks(
+        cls,
+        model: Optional[str],
+        messages: Messages,
+        stream: bool = True,
+        *,
+        proxy: Optional[str] = None,
+        timeout: TimeoutLike = None,
+        max_retries: Union[Retry, int, None] = None,
+        session: Optional[requests.Session] = None,
+        **options: Any,
+    ) -> TokenStream:
+        """Send ``messages`` and return an iterator of
+        :class:`~g4f_sync.chat.types.ChatCompletionChunk`: the server's chunks as they
+        arrive, or with ``stream=False`` the chunks of the whole answer (one per choice,
+        then the usage), which :func:`~g4f_sync.chat.build_completion` joins. Checked,
+        sent and closed as ``create_completion``; ``.partial`` of an error is the text of
+        choice 0 received."""
+        model = cls.check_call(model, messages, stream, options)
+        transport = cls.transport_for(proxy, timeout, max_retries, session, options)
+        chunks = cls.create_chunk_generator(model, messages, transport, stream=stream, **options)
+        return TokenStream(_deliver(chunks, transport, False, cls.__name__, _text_of), transport)
+
+    @classmethod
+    def create_generator(
+        cls, model: str, messages: Messages, transport: Transport, **kwargs: Any
+    ) -> Iterator[str]:
+        for chunk in cls.create_chunk_generator(model, messages, transport, **kwargs):
+            text = _text_of(chunk)
+            if text:
+                yield text
+
+    @classmethod
+    def create_chunk_generator(
+        cls, model: str, messages: Messages, transport: Transport, **kwargs: Any
+    ) -> Iterator[ChatCompletionChunk]:
+        """The provider's protocol: send with ``transport`` and yield chunks."""
+        raise NotImplementedError(f"{cls.__name__} does not implement create_chunk_generator")
+
+
+def _text_of(chunk: ChatCompletionChunk) -> str:
+    """The content a chunk adds to choice 0."""
+    for choice in chunk.choices:
+        if choice.index == 0:
+            return choice.delta.content or ""
+    return ""
+
+
 _JOIN_EVERY = 512
 
 
 def _deliver(
-    tokens: Iterator[str], transport: Transport, stream: bool, provider: str
-) -> Iterator[str]:
-    """Yield tokens (or their join); on error, set ``error.provider`` and keep the
-    received text in ``error.partial``; close the connection at the end.
+    items: Iterator[Item],
+    transport: Transport,
+    join: bool,
+    provider: str,
+    text_of: Callable[[Item], str],
+) -> Iterator[Item]:
+    """Yield the items (or, with ``join``, the text tokens joined in one string); on
+    error, set ``error.provider``, keep the text received in ``error.partial`` and hide
+    the call's secrets; close the connection at the end.
 
-    The text is kept joined in blocks of ``_JOIN_EVERY`` tokens: memory grows with the
-    text, not with one object per token.
+    The text is kept joined in blocks of ``_JOIN_EVERY`` items: memory grows with the
+    text, not with one object per item.
     """
-    received: List[str] = []  # joined blocks, then the latest tokens
+    received: List[str] = []  # joined blocks, then the latest pieces
     try:
-        if stream:
+        if join:
+            received.extend(map(text_of, items))
+        else:
             latest = 0
-            for token in tokens:
-                received.append(token)
+            for item in items:
+                received.append(text_of(item))
                 latest += 1
                 if latest == _JOIN_EVERY:
                     received[-latest:] = ["".join(received[-latest:])]
                     latest = 0
-                yield token
-        else:
-            received.extend(tokens)
+                yield item
         if transport.interrupted:  # an interrupted read may look like the end of the answer
             raise errors.CancelledError("interrupted by the caller")
     except Exception as exc:
         error = _attribute(_mapped(exc, transport.interrupted), provider, received)
+        error.hide(transport.secrets)
         if error is exc:
             raise
         raise error from exc
     else:
-        if not stream:
-            yield "".join(received)
+        if join:
+            yield "".join(received)  # type: ignore[misc]
     finally:
-        close = getattr(tokens, "close", None)
+        close = getattr(items, "close", None)
         if close is not None:
             close()
         transport.close()

@@ -99,6 +99,8 @@ def resolve_provider(
         return chosen
     considered = []
     for candidate in _providers():
+        if not getattr(candidate, "auto_select", True):
+            continue
         if not ignore_working and not candidate.working:
             considered.append((candidate.__name__, "not working"))
             continue
@@ -109,6 +111,7 @@ def resolve_provider(
     wanted = f"supports model {model!r}" if model else "is available"
     listed = ", ".join(f"{name} ({why})" for name, why in considered) or "none"
     hint = "" if ignore_working else "; pass provider=... with ignore_working=True to try one"
+    hint += "; for an OpenAI-compatible server, pass base_url=... (Ollama, llama.cpp, ...)"
     raise errors.ProviderNotFoundError(
         f"no {'' if ignore_working else 'working '}provider {wanted}; considered: {listed}{hint}",
         considered=considered,
@@ -135,10 +138,14 @@ def rebase_provider(
     to the query of both URLs (a provider that loads a page first sends it there too).
 
     ``rebase_provider(Koala, "http://127.0.0.1:8080")`` posts to
-    ``http://127.0.0.1:8080/api/gpt/``. Raises
+    ``http://127.0.0.1:8080/api/gpt/``. A provider with a ``rebased`` classmethod (an
+    OpenAI-compatible one: the base URL is its API's base) rebases itself. Raises
     :class:`~g4f_sync.errors.InvalidRequestError` for a URL without http(s) scheme and host,
     or a ``query`` for a provider without ``api_endpoint``.
     """
+    rebased = getattr(provider, "rebased", None)
+    if callable(rebased):
+        return rebased(base_url, query)  # type: ignore[no-any-return]
     base = urlsplit(base_url)
     if base.scheme not in ("http", "https") or not base.netloc:
         raise errors.InvalidRequestError(

@@ -24,8 +24,9 @@ __all__ = [
     "TimeoutLike",
 ]
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-"""Statuses worth sending the request again for (before the answer's body began)."""
+RETRY_STATUSES = frozenset({408, 409, 429})
+"""Statuses below 500 worth sending the request again for (before the answer's body
+began), as openai-python retries them; every 5xx is retried too."""
 READ_SIZE = 65536
 """Most bytes one ``read1`` call returns; it returns sooner with whatever has arrived."""
 ERROR_BODY_LIMIT = 65536

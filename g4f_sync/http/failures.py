@@ -4,10 +4,11 @@ exceptions, and non-2xx answers, become :mod:`g4f_sync.errors`."""
 from __future__ import annotations
 
 import email.utils
+import json
 import socket
 import time
 from contextlib import contextmanager
-from typing import Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Type
 
 import requests
 import urllib3.exceptions
@@ -18,12 +19,14 @@ from .proxy import redact_url
 
 __all__ = [
     "CLOUDFLARE_MARKERS",
+    "error_details",
     "excerpt",
     "mapped_errors",
     "parse_retry_after",
     "raise_for_status",
     "read_prefix",
     "request_of",
+    "retry_after_of",
 ]
 
 CLOUDFLARE_MARKERS = ('<div id="cf-please-wait">', "<title>Just a moment...</title>")
@@ -137,11 +140,26 @@ def excerpt(text: str, length: int = EXCERPT_LENGTH) -> str:
     return flat if len(flat) <= length else flat[: length - 1] + "…"
 
 
+_STATUS_ERRORS: Dict[int, Type[errors.ResponseStatusError]] = {
+    400: errors.BadRequestError,
+    401: errors.AuthenticationError,
+    402: errors.RateLimitError,
+    403: errors.PermissionDeniedError,
+    404: errors.NotFoundError,
+    422: errors.UnprocessableEntityError,
+    429: errors.RateLimitError,
+}
+
+
 def raise_for_status(response: requests.Response) -> None:
     """Raise the mapped error for a non-2xx response (and close it); do nothing for 2xx.
 
-    429/402 -> RateLimitError, 403 with a Cloudflare page -> CloudflareError,
-    anything else -> ResponseStatusError with the status and a body excerpt.
+    The class follows the status as openai-python's do (400 BadRequestError, with
+    ContextLengthExceededError for code ``context_length_exceeded``; 401
+    AuthenticationError; 403 PermissionDeniedError, CloudflareError for a challenge
+    page; 404 NotFoundError; 422 UnprocessableEntityError; 429/402 RateLimitError; 5xx
+    InternalServerError; anything else ResponseStatusError). An OpenAI-style JSON error
+    body gives the error its ``server_message``, ``type``, ``code`` and ``param``.
     """
     status = response.status_code
     if 200 <= status < 300:
@@ -149,14 +167,55 @@ def raise_for_status(response: requests.Response) -> None:
     body = read_prefix(response)
     response.close()
     method, url = request_of(response)
-    short = excerpt(body)
-    if status in (429, 402):
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        raise errors.RateLimitError(
-            status_code=status, body=short, retry_after=retry_after, method=method, url=url
-        )
+    details = {
+        "status_code": status,
+        "body": excerpt(body),
+        "reason": response.reason or "",
+        "method": method,
+        "url": url,
+        **error_details(body),
+    }
+    cls = _STATUS_ERRORS.get(status, errors.InternalServerError if status >= 500 else None)
+    if cls is errors.RateLimitError:
+        raise errors.RateLimitError(retry_after=retry_after_of(response.headers), **details)
     if status == 403 and any(marker in body for marker in CLOUDFLARE_MARKERS):
-        raise errors.CloudflareError(status_code=status, body=short, method=method, url=url)
-    raise errors.ResponseStatusError(
-        status_code=status, body=short, reason=response.reason or "", method=method, url=url
-    )
+        cls = errors.CloudflareError
+    elif cls is errors.BadRequestError and details.get("code") == "context_length_exceeded":
+        cls = errors.ContextLengthExceededError
+    raise (cls or errors.ResponseStatusError)(**details)
+
+
+def error_details(text: str) -> Dict[str, Any]:
+    """``server_message``, ``type``, ``code`` and ``param`` of an OpenAI-style error body
+    (``{"error": {"message": ...}}`` or ``{"error": "..."}``); empty for any other body."""
+    try:
+        data = json.loads(text) if text.lstrip().startswith("{") else None
+    except (ValueError, RecursionError):
+        return {}
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, str):  # {"error": "rate_limited", "message": "Too many..."}
+        message = data.get("message")  # type: ignore[union-attr]
+        return {"server_message": excerpt(message if isinstance(message, str) else error, 500)}
+    if not isinstance(error, dict):
+        return {}
+    details: Dict[str, Any] = {}
+    if isinstance(error.get("message"), str):
+        details["server_message"] = excerpt(error["message"], 500)
+    for key in ("type", "code", "param"):
+        if isinstance(error.get(key), (str, int)):
+            details[key] = str(error[key])
+    return details
+
+
+def retry_after_of(headers: Mapping[str, str]) -> Optional[float]:
+    """Seconds the server asks to wait: ``retry-after-ms`` (OpenAI's), else
+    ``Retry-After`` (seconds or an HTTP date); None when neither says."""
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds:
+        try:
+            value = float(milliseconds)
+        except ValueError:
+            value = -1.0
+        if 0 <= value < float("inf"):
+            return value / 1000
+    return parse_retry_after(headers.get("Retry-After"))

@@ -15,7 +15,7 @@ from requests.adapters import HTTPAdapter
 
 from .. import compat, errors
 from .config import DEFAULT_POOL_MAXSIZE, RETRY_STATUSES, Retry, Timeout, TimeoutLike
-from .failures import parse_retry_after
+from .failures import retry_after_of
 from .proxy import parse_proxy, redact_url
 
 __all__ = ["Session", "caller_retries", "send_with_retries"]
@@ -160,10 +160,20 @@ def _worth_retrying(exc: requests.RequestException) -> bool:
 
 
 def _retry_delay(response: requests.Response, attempt: int, retry: Retry) -> Optional[float]:
-    """Seconds to wait before sending again after ``response``; None: do not."""
-    if response.status_code not in RETRY_STATUSES or attempt >= retry.total:
+    """Seconds to wait before sending again after ``response``; None: do not.
+
+    As openai-python decides: the server's ``x-should-retry`` (``true``/``false``)
+    first, else the status (:data:`~g4f_sync.http.config.RETRY_STATUSES`, any 5xx);
+    ``retry-after-ms`` or ``Retry-After`` when longer than the backoff, unless longer
+    than ``retry.retry_after_max``.
+    """
+    if attempt >= retry.total:
         return None
-    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    should = response.headers.get("x-should-retry", "").strip().lower()
+    status = response.status_code
+    if should == "false" or (should != "true" and status not in RETRY_STATUSES and status < 500):
+        return None
+    retry_after = retry_after_of(response.headers)
     if retry_after is not None and retry_after > retry.retry_after_max:
         return None
     return retry.wait(attempt, retry_after)

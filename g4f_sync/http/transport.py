@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from typing import Any, List, Optional, Union
+from typing import Any, List, Optional, Sequence, Union
 
 import requests
 
@@ -39,6 +39,7 @@ class Transport:
         proxy: Optional[str] = None,
         timeout: TimeoutLike = None,
         max_retries: Union[Retry, int, None] = None,
+        secrets: Sequence[str] = (),
     ) -> None:
         if session is not None and not isinstance(session, requests.Session):
             raise errors.InvalidRequestError(
@@ -52,6 +53,8 @@ class Transport:
         self.retry = Retry.coerce(
             max_retries if max_retries is not None else getattr(session, "retry", None)
         )
+        self.secrets = tuple(secrets)
+        """What errors of this call must never show (its API key)."""
         self.owns_session = session is None
         self.session = session if session is not None else Session()
         self.responses: List[requests.Response] = []
@@ -94,6 +97,7 @@ class Transport:
         except errors.G4FError as error:
             self._check_interrupted()  # an interrupt caused the failure
             error.attempts = self.attempts
+            error.hide(self.secrets)
             raise
         return response
 

@@ -1,0 +1,295 @@
+"""Reading OpenAI chat-completion JSON (streamed chunks and whole answers) into
+:mod:`g4f_sync.chat.types`: the one reader the OpenAI-compatible providers and ChatGptt's
+streamed answers share.
+
+It reads the dialects servers speak: extra fields are ignored (g4f's ``provider``,
+LiteLLM's ``reasoning: null``, ``tool_calls: null``), reasoning comes as
+``reasoning_content`` (DeepSeek, vLLM) or ``reasoning`` (OpenRouter, g4f), the usage chunk
+has ``choices: []`` (OpenAI) or one empty-delta choice (LiteLLM), legacy completion
+chunks carry ``choices[].text``. Deltas pass through unchanged, empty strings and control
+characters included. An ``{"error": ...}`` object raises
+:class:`~g4f_sync.errors.APIError`; a shape that cannot be read raises
+:class:`~g4f_sync.errors.ResponseError` quoting it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Mapping, Optional
+
+from ..errors import APIError, ResponseError
+from .types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionMessageToolCall,
+    Choice,
+    ChoiceDelta,
+    ChoiceDeltaToolCall,
+    ChoiceDeltaToolCallFunction,
+    ChunkChoice,
+    CompletionUsage,
+    Function,
+    Model,
+    ModelList,
+)
+
+__all__ = [
+    "chunks_of",
+    "raise_for_error_object",
+    "read_chunk",
+    "read_completion",
+    "read_models",
+]
+
+_EXCERPT = 200
+
+
+def raise_for_error_object(data: Mapping[str, Any]) -> None:
+    """Raise :class:`~g4f_sync.errors.APIError` when ``data`` is an error object
+    (``{"error": {"message", "type", "code", "param"}}`` or ``{"error": "..."}``)."""
+    error = data.get("error")
+    if not error:
+        return
+    if isinstance(error, dict):
+        message = error.get("message")
+        said = message if isinstance(message, str) else _json(error)
+        raise APIError(
+            f"the server reported an error: {said}",
+            type=_text_or_none(error.get("type")),
+            code=_text_or_none(error.get("code")),
+            param=_text_or_none(error.get("param")),
+        )
+    raise APIError(f"the server reported an error: {error}")
+
+
+def read_chunk(data: Any, provider: str) -> ChatCompletionChunk:
+    """One streamed chunk (a decoded ``data:`` value) as a
+    :class:`~g4f_sync.chat.types.ChatCompletionChunk`; ``provider`` fills its
+    ``provider`` unless the server names one."""
+    if not isinstance(data, dict):
+        raise ResponseError(f"cannot read the event {_json(data)!r}: not an object")
+    raise_for_error_object(data)
+    if not isinstance(data.get("choices"), list):
+        raise ResponseError(f"cannot read the event {_json(data)!r}: expected OpenAI chunk choices")
+    choices = data["choices"]
+    return ChatCompletionChunk(
+        _str(data.get("id")),
+        _int(data.get("created")),
+        _str(data.get("model")),
+        _str(data.get("provider")) or provider,
+        [_chunk_choice(choice, position, data) for position, choice in enumerate(choices)],
+        _usage(data.get("usage"), data),
+        _text_or_none(data.get("system_fingerprint")),
+    )
+
+
+def read_completion(data: Any, provider: str) -> ChatCompletion:
+    """A whole (non-streamed) answer as a :class:`~g4f_sync.chat.types.ChatCompletion`."""
+    if not isinstance(data, dict):
+        raise ResponseError(f"cannot read the answer {_json(data)!r}: not an object")
+    raise_for_error_object(data)
+    choices = []
+    for position, choice in enumerate(_list(data, "choices", data)):
+        if not isinstance(choice, dict):
+            raise ResponseError(f"cannot read the answer {_json(data)!r}: a choice is no object")
+        message = choice.get("message")
+        if not isinstance(message, dict):
+            message = {"content": choice.get("text")}  # a legacy completion
+        choices.append(
+            Choice(
+                _message(message, data),
+                _text_or_none(choice.get("finish_reason")),
+                _index(choice, position),
+                _dict_or_none(choice.get("logprobs")),
+            )
+        )
+    return ChatCompletion(
+        _str(data.get("id")),
+        _int(data.get("created")),
+        _str(data.get("model")),
+        _str(data.get("provider")) or provider,
+        choices,
+        _usage(data.get("usage"), data),
+        _text_or_none(data.get("system_fingerprint")),
+    )
+
+
+def chunks_of(completion: ChatCompletion) -> List[ChatCompletionChunk]:
+    """The chunks a stream of ``completion`` would have sent, in as few pieces as can be:
+    one chunk per choice (its whole message as one delta), then one with the usage.
+    :func:`g4f_sync.chat.assemble.build_completion` turns them back into ``completion``."""
+    head = (completion.id, completion.created, completion.model, completion.provider)
+    chunks = []
+    for choice in completion.choices:
+        message = choice.message
+        calls = [
+            ChoiceDeltaToolCall(
+                index,
+                call.id,
+                ChoiceDeltaToolCallFunction(call.function.name, call.function.arguments),
+                call.type,
+            )
+            for index, call in enumerate(message.tool_calls or [])
+        ]
+        delta = ChoiceDelta(
+            message.content,
+            message.role,
+            tool_calls=calls or None,
+            reasoning_content=message.reasoning_content,
+            refusal=message.refusal,
+        )
+        chunk_choice = ChunkChoice(delta, choice.finish_reason, choice.index, choice.logprobs)
+        chunks.append(
+            ChatCompletionChunk(*head, [chunk_choice], None, completion.system_fingerprint)
+        )
+    if completion.usage is not None or not chunks:
+        chunks.append(
+            ChatCompletionChunk(*head, [], completion.usage, completion.system_fingerprint)
+        )
+    return chunks
+
+
+def read_models(data: Any) -> ModelList:
+    """A ``GET /v1/models`` answer (``{"data": [{"id", ...}]}``) as a
+    :class:`~g4f_sync.chat.types.ModelList`."""
+    if not isinstance(data, dict):
+        raise ResponseError(f"cannot read the model list {_json(data)!r}: not an object")
+    raise_for_error_object(data)
+    models = []
+    for entry in _list(data, "data", data):
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            raise ResponseError(f"cannot read the model list {_json(data)!r}: a model has no id")
+        models.append(Model(entry["id"], _int(entry.get("created")), _str(entry.get("owned_by"))))
+    return ModelList(models)
+
+
+def _chunk_choice(choice: Any, position: int, chunk: Any) -> ChunkChoice:
+    if not isinstance(choice, dict):
+        raise ResponseError(f"cannot read the event {_json(chunk)!r}: a choice is no object")
+    delta = choice.get("delta")
+    if delta is None:
+        delta = {"content": choice.get("text")}  # a legacy completion chunk
+    elif not isinstance(delta, dict):
+        raise ResponseError(f"cannot read the event {_json(chunk)!r}: the delta is no object")
+    calls = delta.get("tool_calls")
+    return ChunkChoice(
+        ChoiceDelta(
+            _content(delta.get("content"), chunk),
+            _text_or_none(delta.get("role")),
+            tool_calls=[_delta_call(call, chunk) for call in calls] if calls else None,
+            reasoning_content=_reasoning(delta, chunk),
+            refusal=_text_or_none(delta.get("refusal")),
+        ),
+        _text_or_none(choice.get("finish_reason")),
+        _index(choice, position),
+        _dict_or_none(choice.get("logprobs")),
+    )
+
+
+def _delta_call(call: Any, chunk: Any) -> ChoiceDeltaToolCall:
+    if not isinstance(call, dict):
+        raise ResponseError(f"cannot read the event {_json(chunk)!r}: a tool call is no object")
+    function = call.get("function")
+    piece = None
+    if isinstance(function, dict):
+        piece = ChoiceDeltaToolCallFunction(
+            _text_or_none(function.get("name")), _content(function.get("arguments"), chunk)
+        )
+    index = call.get("index", 0)
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise ResponseError(f"cannot read the event {_json(chunk)!r}: a tool call has no index")
+    return ChoiceDeltaToolCall(
+        index, _text_or_none(call.get("id")), piece, _text_or_none(call.get("type"))
+    )
+
+
+def _message(message: Dict[str, Any], data: Any) -> ChatCompletionMessage:
+    calls = message.get("tool_calls") or []
+    tool_calls = []
+    for call in calls:
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise ResponseError(f"cannot read the answer {_json(data)!r}: a tool call has no name")
+        arguments = function.get("arguments")
+        if not isinstance(arguments, str):  # some servers send the object itself
+            arguments = json.dumps(arguments, ensure_ascii=False) if arguments else ""
+        tool_calls.append(
+            ChatCompletionMessageToolCall(
+                _str(call.get("id")), Function(function["name"], arguments)
+            )
+        )
+    return ChatCompletionMessage(
+        _content(message.get("content"), data),
+        _str(message.get("role")) or "assistant",
+        tool_calls=tool_calls or None,
+        reasoning_content=_reasoning(message, data),
+        refusal=_text_or_none(message.get("refusal")),
+    )
+
+
+def _reasoning(delta: Dict[str, Any], data: Any) -> Optional[str]:
+    value = delta.get("reasoning_content")
+    if value is None:
+        value = delta.get("reasoning")
+    return _content(value, data)
+
+
+def _usage(value: Any, data: Any) -> Optional[CompletionUsage]:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ResponseError(f"cannot read {_json(data)!r}: the usage is no object")
+    prompt, completion = _int(value.get("prompt_tokens")), _int(value.get("completion_tokens"))
+    total = value.get("total_tokens")
+    return CompletionUsage(
+        prompt,
+        completion,
+        total if isinstance(total, int) else None,
+        prompt_tokens_details=_dict_or_none(value.get("prompt_tokens_details")),
+        completion_tokens_details=_dict_or_none(value.get("completion_tokens_details")),
+    )
+
+
+def _content(value: Any, data: Any) -> Optional[str]:
+    if value is None or isinstance(value, str):
+        return value
+    raise ResponseError(f"cannot read {_json(data)!r}: a text field is not a string")
+
+
+def _list(data: Dict[str, Any], key: str, whole: Any) -> List[Any]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ResponseError(f"cannot read {_json(whole)!r}: {key!r} is not a list")
+    return value
+
+
+def _index(choice: Dict[str, Any], position: int) -> int:
+    index = choice.get("index", position)
+    return index if isinstance(index, int) and not isinstance(index, bool) else position
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _text_or_none(value: Any) -> Optional[str]:
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _dict_or_none(value: Any) -> Optional[Dict[str, Any]]:
+    return value if isinstance(value, dict) else None
+
+
+def _json(value: Any) -> str:
+    """``value`` as JSON on one line, cut for an error message."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
