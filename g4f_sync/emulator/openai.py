@@ -11,7 +11,7 @@ With ``api_key`` set, both routes want ``Authorization: Bearer <api_key>``; else
 (``code`` null, as OpenAI answers); with another one, ``Incorrect API key provided:
 sk-***...wxyz...`` (``code`` ``invalid_api_key``; the key is masked, its first 3 and last
 4 characters kept only when it has 12 or more). ``api_key`` None (the default): no check.
-Every answer carries an ``x-request-id: req_<hex>`` header.
+Every answer below carries an ``x-request-id: req_<hex>`` header.
 
 ``GET /v1/models``
 ------------------
@@ -53,9 +53,10 @@ the rest goes as UTF-8.
 
 ``reasoning`` (tokens) comes before the text in the ``reasoning_field`` field
 (``reasoning_content``, as DeepSeek and vLLM, or ``reasoning``, as OpenRouter and g4f);
-unset, the field is absent. ``tool_calls`` answers with function calls instead of text
-(``content`` null); reasoning may precede them. ``finish_reason`` is the option's, by
-default ``"stop"``, or ``"tool_calls"`` when answering with tool calls.
+unset or empty, the field is absent. ``tool_calls`` (unless None or empty) answers with
+function calls instead of text (``content`` null); reasoning may precede them.
+``finish_reason`` is the option's, by default ``"stop"``, or ``"tool_calls"`` when answering
+with tool calls.
 
 Tool calls are :class:`ToolCall` ``(name, arguments)``; ``arguments`` is sent verbatim (a
 mapping is JSON-encoded compactly), so invalid JSON can be tested too. In a query or on the
@@ -115,14 +116,14 @@ With ``n`` > 1 the choices are interleaved chunk by chunk (choice 0's first chun
 - ``litellm``: a last chunk with one choice ``{"index": 0, "delta": {}, "finish_reason":
   null}`` and the usage, no ``usage`` key elsewhere (LiteLLM's proxy, BerriAI/litellm#28735);
 - ``g4f``: the usage on the last chunk with a ``finish_reason``, no usage chunk of its own
-  (g4f's ``g4f api``, as in /work/shared/fixtures/openai-dialects/g4f-api/stream.sse).
+  and no ``usage`` key elsewhere (as captured from gpt4free 8.8.6's ``g4f api``).
 
-Pacing: each token (reasoning, text, tool-call header or piece) is written as its own
-HTTP chunk at once, ``delay`` seconds after the previous token was due (the first at once),
-through the emulator's pacer as Koala's are; the chunks between two tokens (role, empty
-deltas, finish, usage, ``[DONE]``) go in the same write as the token before them (the role
-chunks in the first token's). ``framing`` says how the stream ends: ``chunked`` or
-``close``.
+Pacing: each token (reasoning, text, tool-call header or piece) goes in a write of its own
+(one HTTP chunk in chunked framing), at once, ``delay`` seconds after the previous token was
+due (the first at once), through the emulator's pacer as Koala's are; the chunks between two
+tokens (role, empty deltas, finish, usage, ``[DONE]``) go in the same write as the token
+before them (the role chunks in the first token's). ``framing`` says how the stream ends:
+``chunked`` or ``close``. A whole answer ignores ``delay`` and ``framing``.
 
 Faults (``fault``)
 ------------------
@@ -166,7 +167,9 @@ Query and command line
 booleans ``true``/``false``/``1``/``0``; ``fault=none``, ``finish_reason=none``,
 ``tool_calls=none``, ``api_key=none`` clear them. ``g4f-sync emulate --openai-<option>``
 sets the defaults (``--openai-tool-calls 'get_weather:{"city":"Paris"}'``,
-``--no-openai-role-chunk``). An unknown parameter or a bad value gets a 400 naming it.
+``--no-openai-role-chunk``); ``Emulator.provider(..., tool_calls='f:{}')`` takes the query
+form, a string. An unknown parameter or a bad value gets the emulator's own 400, ``{"error":
+"<what is wrong>"}``, not OpenAI's shape; invalid live options a 500 of the same shape.
 """
 
 from __future__ import annotations
@@ -589,7 +592,7 @@ class _Answer:
         base = list(options.tokens) if options.tokens is not None else echo_tokens(request.text)
         self.replies = [base + ([f" [{i}]"] if i else []) for i in range(request.n)]
         self.reasoning = list(options.reasoning or [])
-        self.tool_calls = list(options.tool_calls) if options.tool_calls is not None else None
+        self.tool_calls = list(options.tool_calls) if options.tool_calls else None
         self.finish_reason = options.finish_reason or ("tool_calls" if self.tool_calls else "stop")
         self.logprobs = request.logprobs and options.logprobs
 
@@ -600,13 +603,15 @@ class _Answer:
         return [text[k : k + ARGUMENT_PIECE] for k in range(0, len(text), ARGUMENT_PIECE)]
 
     def _token_logprob(self, token: str, k: int) -> dict[str, Any]:
+        """The logprobs entry of a choice's ``k``-th text token."""
+
+        def entry(text: str, logprob: float) -> dict[str, Any]:
+            return {"token": text, "logprob": logprob, "bytes": list(text.encode())}
+
         logprob = -(k + 1) / 100
-        top = [{"token": token, "logprob": logprob, "bytes": list(token.encode())}]
-        for m in range(1, self.request.top_logprobs):
-            alt = f"alt{m}"
-            top.append({"token": alt, "logprob": logprob - m, "bytes": list(alt.encode())})
-        entry = {"token": token, "logprob": logprob, "bytes": list(token.encode())}
-        return {**entry, "top_logprobs": top[: self.request.top_logprobs]}
+        top = [entry(token, logprob)]
+        top += [entry(f"alt{m}", logprob - m) for m in range(1, self.request.top_logprobs)]
+        return {**entry(token, logprob), "top_logprobs": top[: self.request.top_logprobs]}
 
     def usage(self) -> dict[str, Any]:
         per_choice = len(self.reasoning)
