@@ -12,7 +12,7 @@ import openai
 import pytest
 import requests
 
-from g4f_sync.emulator import Emulator, OpenAIOptions
+from g4f_sync.emulator import Emulator, EmulatorProcess, OpenAIOptions
 from g4f_sync.emulator.cli import add_arguments, emulator_from
 from g4f_sync.emulator.openai import ToolCall, parse_tool_calls
 
@@ -686,6 +686,21 @@ def test_the_command_line_sets_every_openai_option() -> None:
     for bad in (["--openai-usage-shape", "xml"], ["--openai-fault", "cloudflare"]):
         with pytest.raises(SystemExit):
             parser.parse_args(bad)
+
+
+def test_the_command_line_serves_the_openai_options() -> None:
+    argv = ["--openai-tokens", "a,b", "--openai-api-key", "sk-cli", "--openai-reasoning", "r"]
+    with EmulatorProcess(argv) as process:
+        remote = openai.OpenAI(
+            base_url=process.url + "/v1", api_key="sk-cli", max_retries=0, timeout=TIMEOUT
+        )
+        message = remote.chat.completions.create(model="m", messages=HI).choices[0].message
+        assert message.content == "ab"
+        assert message.reasoning_content == "r"  # type: ignore[attr-defined]
+        # per request, as a query: what a client's extra_query sends
+        extra = {"fault": "not_found"}
+        with pytest.raises(openai.NotFoundError, match="The model `m` does not exist"):
+            remote.chat.completions.create(model="m", messages=HI, extra_query=extra)
 
 
 # Faults before the answer
