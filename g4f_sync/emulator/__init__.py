@@ -27,7 +27,9 @@ ChatGptt's WordPress page and ajax handler run on the same server::
 them); ``emu.request_count`` counts every one. From a shell: ``python -m g4f_sync.emulator
 --port 8080`` (see ``--help``), which keeps no record; ``EmulatorProcess`` runs that in a
 child process. Faults, query parameters and the wire details are described in
-:mod:`g4f_sync.emulator.koala` and :mod:`g4f_sync.emulator.chatgptt`. Every service is
+:mod:`g4f_sync.emulator.koala`, :mod:`g4f_sync.emulator.chatgptt` and
+:mod:`g4f_sync.emulator.openai` (OpenAI's chat completions, ``Emulator(openai=OpenAIOptions())``
+and ``openai.OpenAI(base_url=emu.url + "/v1")``). Every service is
 registered in :data:`SERVICES`; docs/emulator.md maps the modules, says how to add a
 service, and has the measurements behind the server's design.
 """
@@ -36,6 +38,7 @@ from .chatgptt import ChatGpttOptions
 from .emulator import Emulator
 from .exchange import Exchange, RecordedRequest
 from .koala import FAULTS, KoalaOptions
+from .openai import OpenAIOptions
 from .options import ServiceOptions, option
 from .process import EmulatorProcess
 from .registry import SERVICES
@@ -51,6 +54,7 @@ __all__ = [
     "Exchange",
     "KoalaOptions",
     "LoopbackServer",
+    "OpenAIOptions",
     "RecordedRequest",
     "Service",
     "ServiceOptions",

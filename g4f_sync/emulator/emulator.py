@@ -19,6 +19,7 @@ from .service import Service
 if TYPE_CHECKING:
     from .chatgptt import ChatGpttOptions
     from .koala import KoalaOptions
+    from .openai import OpenAIOptions
 
 __all__ = ["Emulator"]
 
@@ -46,6 +47,7 @@ class Emulator:
     if TYPE_CHECKING:  # precise types for checkers; __getattr__ serves every service's options
         koala: KoalaOptions
         chatgptt: ChatGpttOptions
+        openai: OpenAIOptions
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .chatgptt import ChatGpttService
 from .koala import KoalaService
+from .openai import OpenAIService
 from .service import Service
 
 __all__ = ["SERVICES"]
@@ -16,5 +17,6 @@ __all__ = ["SERVICES"]
 SERVICES: dict[str, type[Service]] = {
     "koala": KoalaService,
     "chatgptt": ChatGpttService,
+    "openai": OpenAIService,
 }
 """Every service an :class:`~.emulator.Emulator` runs, in the order their routes are added."""
