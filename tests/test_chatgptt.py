@@ -8,7 +8,6 @@ import re
 import string
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlencode
 
@@ -16,6 +15,7 @@ import pytest
 import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import CONVERSATION, HI, ROOT
 
 from g4f_sync import errors
 from g4f_sync.Provider import ChatGptt, ProviderUtils, __providers__
@@ -26,14 +26,6 @@ from g4f_sync.Provider.ChatGptt import (
     extract_tokens,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-CONVERSATION = [
-    {"role": "system", "content": "You are terse."},
-    {"role": "user", "content": "Hi"},
-    {"role": "assistant", "content": "Hello!"},
-    {"role": "user", "content": "Say hello world"},
-]
-HI = [{"role": "user", "content": "Hi"}]
 PAGE = """<!DOCTYPE html><html><head><title>ChatGPT Online</title></head><body>
 <div class="wpaicg-chat-shortcode" data-user-bg-color="#444654" data-nonce="8f3c2a1b9d"
      data-post-id="106" data-url="https://chatgptt.me/" data-bot-id="0" data-type="shortcode">

@@ -8,15 +8,14 @@ import select
 import signal
 import subprocess
 import sys
-from pathlib import Path
-from typing import Iterator, List
+from typing import List
 
 import pytest
+from support import ROOT, MakeEmulator
 
 from g4f_sync.cli import main
 from g4f_sync.emulator import Emulator, KoalaOptions
 
-ROOT = Path(__file__).resolve().parent.parent
 ENV = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="")
 TIMEOUT = 20.0
 # `python -m g4f_sync`, with Ctrl-C restored: a child inherits an ignored SIGINT (a shell's
@@ -27,10 +26,10 @@ WITH_SIGINT = (
 )
 
 
-@pytest.fixture()
-def emu() -> Iterator[Emulator]:
-    with Emulator(koala=KoalaOptions(tokens=["Hello", ", ", "world", "!"])) as emulator:
-        yield emulator
+@pytest.fixture
+def emu(make_emulator: MakeEmulator) -> Emulator:
+    """Koala answers "Hello, world!" in four tokens."""
+    return make_emulator(koala=KoalaOptions(tokens=["Hello", ", ", "world", "!"]))
 
 
 def g4f_sync(*args: str, stdin: str = "") -> subprocess.CompletedProcess:

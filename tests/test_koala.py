@@ -7,17 +7,12 @@ from typing import List
 
 import pytest
 import responses
+from support import CONVERSATION
 
 from g4f_sync import errors
 from g4f_sync import sse as sse_module
 from g4f_sync.Provider import Koala
 
-CONVERSATION = [
-    {"role": "system", "content": "You are terse."},
-    {"role": "user", "content": "Hi"},
-    {"role": "assistant", "content": "Hello!"},
-    {"role": "user", "content": "Say hello world"},
-]
 REFERENCE_BODY = (
     '{"input": "Say hello world You are terse.", "inputHistory": ["Hi"], '
     '"outputHistory": ["Hello!"], "model": "gpt-4o-mini"}'

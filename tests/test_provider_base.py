@@ -6,14 +6,13 @@ from typing import Any, Iterator
 
 import pytest
 import responses
+from support import HI
 
 from g4f_sync import errors
 from g4f_sync.http import Transport
 from g4f_sync.Provider import Koala, ProviderUtils, __providers__
 from g4f_sync.Provider.base import GeneratorProvider, ProviderModelMixin, validate_messages
 from g4f_sync.Provider.helper import format_prompt, get_random_hex, get_random_string
-
-HI = [{"role": "user", "content": "Hi"}]
 
 
 @pytest.mark.parametrize(
