@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List, Sequence
 
 from g4f_sync.emulator import Emulator
 from g4f_sync.http import Retry
+from g4f_sync.Provider import __providers__
 
 ROOT = Path(__file__).resolve().parent.parent
 """The checkout: the working directory of the subprocesses tests start."""
@@ -37,6 +38,16 @@ CONVERSATION: List[Dict[str, str]] = [
 
 MakeEmulator = Callable[..., Emulator]
 """The type of the ``make_emulator`` fixture: ``make_emulator(**options)`` starts one."""
+
+
+def provider_names() -> List[str]:
+    """The names in ``g4f_sync.Provider.__providers__``, in its order."""
+    return [provider.__name__ for provider in __providers__]
+
+
+def known_providers() -> str:
+    """How errors list the registered providers: ``"Koala, ChatGptt"``."""
+    return ", ".join(provider_names())
 
 
 def port_of(url: str) -> int:

@@ -11,10 +11,11 @@ import sys
 from typing import List
 
 import pytest
-from support import ROOT, MakeEmulator
+from support import ROOT, MakeEmulator, known_providers, provider_names
 
 from g4f_sync.cli import main
 from g4f_sync.emulator import Emulator, KoalaOptions
+from g4f_sync.Provider import ChatGptt, Koala
 
 ENV = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="")
 TIMEOUT = 20.0
@@ -156,7 +157,8 @@ def test_a_seed_provider_is_not_working(emu: Emulator) -> None:
     [
         (
             ["chat", "--provider", "Nope", "hi"],
-            "g4f-sync: ProviderNotFoundError: no provider named 'Nope'; known: Koala, ChatGptt\n",
+            "g4f-sync: ProviderNotFoundError: no provider named 'Nope';"
+            f" known: {known_providers()}\n",
         ),
         (
             ["chat", "--base-url", "ftp://host", "hi"],
@@ -224,13 +226,24 @@ def test_conversation_goes_on_after_an_error_and_exits_1(emu: Emulator) -> None:
     assert json.loads(emu.requests[1].body)["inputHistory"] == []  # the failed turn was dropped
 
 
-def test_providers_table(capsys: pytest.CaptureFixture[str]) -> None:
+def test_providers_prints_an_aligned_table_of_what_each_provider_supports(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("g4f_sync.Provider.__providers__", [Koala, ChatGptt])
     assert main(["providers"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "name      working  stream  system  history  default model  models",
         "Koala     no       yes     no      yes      gpt-4o-mini    gpt-4o-mini",
         "ChatGptt  no       yes     yes     yes      gpt-4o         gpt-4, gpt-4o, gpt-4o-mini",
     ]
+
+
+def test_providers_lists_every_registered_provider_in_order(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["providers"]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert [row.split()[0] for row in rows] == provider_names()
 
 
 def test_demo_runs_offline_and_exits_0() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import List
 
 import pytest
-from support import HI_THERE, MakeEmulator
+from support import HI_THERE, MakeEmulator, known_providers
 
 from g4f_sync import ChatCompletion, Client, RetryProvider, errors
 from g4f_sync.emulator import Emulator, KoalaOptions
@@ -136,7 +136,7 @@ def test_providers_may_be_given_by_name() -> None:
     ("providers", "message"),
     [
         ([], "RetryProvider needs at least one provider"),
-        (["Nope"], "no provider named 'Nope'; known: Koala, ChatGptt"),
+        (["Nope"], f"no provider named 'Nope'; known: {known_providers()}"),
         ([42], "42 is not a provider: give a provider class such as g4f_sync.Provider.Koala"),
     ],
 )
