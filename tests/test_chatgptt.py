@@ -309,31 +309,37 @@ def test_stale_nonce_fetches_the_page_once_more() -> None:
     assert nonces == ["stale00000", "8f3c2a1b9d"]
 
 
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "text", "attributes", "requests_made"),
+    [
+        (
+            403,
+            "The link you followed has expired.",
+            errors.NonceRejectedError,
+            "freshly fetched page too",
+            {"status_code": 403},
+            4,  # the page is fetched once more, and the nonce rejected again: final
+        ),
+        (400, "0", errors.ProviderNotWorkingError, "plugin 2.3 and later", {"marked": False}, 2),
+        (404, "nope", errors.ResponseStatusError, "HTTP 404", {"status_code": 404}, 2),
+    ],
+    ids=[
+        "a nonce rejected twice is final",
+        "400 with 0 means the plugin handler is gone",
+        "other statuses go through the shared mapping",
+    ],
+)
 @responses.activate
-def test_nonce_rejected_twice_is_final() -> None:
+def test_an_error_status_of_the_post_raises_its_typed_error(
+    status: int, body: str, kind: type, text: str, attributes: dict, requests_made: int
+) -> None:
     mock_page()
-    responses.post(ChatGptt.api_endpoint, body="The link you followed has expired.", status=403)
-    with pytest.raises(errors.NonceRejectedError, match="freshly fetched page too") as info:
+    responses.post(ChatGptt.api_endpoint, body=body, status=status)
+    with pytest.raises(kind, match=re.escape(text)) as info:
         list(ChatGptt.create_completion("", HI))
-    assert info.value.status_code == 403
-    assert len(responses.calls) == 4
-
-
-@responses.activate
-def test_400_zero_means_the_plugin_handler_is_gone() -> None:
-    mock_page()
-    responses.post(ChatGptt.api_endpoint, body="0", status=400)
-    with pytest.raises(errors.ProviderNotWorkingError, match=r"plugin 2\.3 and later"):
-        list(ChatGptt.create_completion("", HI))
-
-
-@responses.activate
-def test_other_statuses_go_through_the_shared_mapping() -> None:
-    mock_page()
-    responses.post(ChatGptt.api_endpoint, body="nope", status=404)
-    with pytest.raises(errors.ResponseStatusError, match="HTTP 404") as info:
-        list(ChatGptt.create_completion("", HI))
-    assert type(info.value) is errors.ResponseStatusError
+    assert type(info.value) is kind
+    assert {name: getattr(info.value, name) for name in attributes} == attributes
+    assert len(responses.calls) == requests_made
 
 
 @responses.activate
