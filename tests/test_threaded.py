@@ -361,9 +361,6 @@ def test_timeout_raises_and_leaves_the_stream_usable() -> None:
         assert list(stream) == ["late"]
 
 
-BAD_TIMEOUT = "timeout must be a positive number of seconds or None, got"
-
-
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
