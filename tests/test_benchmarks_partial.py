@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any, Dict
 
 import pytest
+from support import ROOT
 
 from benchmarks import output, runner
 from benchmarks.config import Config
 from benchmarks.targets import targets
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 FULL = ("latest.json", "latest.md", "latest.rst")
 PARTIAL = ("partial.json", "partial.md", "partial.rst")

@@ -6,9 +6,10 @@ import json
 import shutil
 from pathlib import Path
 
+from support import ROOT
+
 from benchmarks import runner
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 
 

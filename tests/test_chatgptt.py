@@ -8,7 +8,6 @@ import re
 import string
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlencode
 
@@ -16,6 +15,7 @@ import pytest
 import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import CONVERSATION, HI, ROOT
 
 from g4f_sync import errors
 from g4f_sync.Provider import ChatGptt, ProviderUtils, __providers__
@@ -26,14 +26,6 @@ from g4f_sync.Provider.ChatGptt import (
     extract_tokens,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-CONVERSATION = [
-    {"role": "system", "content": "You are terse."},
-    {"role": "user", "content": "Hi"},
-    {"role": "assistant", "content": "Hello!"},
-    {"role": "user", "content": "Say hello world"},
-]
-HI = [{"role": "user", "content": "Hi"}]
 PAGE = """<!DOCTYPE html><html><head><title>ChatGPT Online</title></head><body>
 <div class="wpaicg-chat-shortcode" data-user-bg-color="#444654" data-nonce="8f3c2a1b9d"
      data-post-id="106" data-url="https://chatgptt.me/" data-bot-id="0" data-type="shortcode">
@@ -317,31 +309,37 @@ def test_stale_nonce_fetches_the_page_once_more() -> None:
     assert nonces == ["stale00000", "8f3c2a1b9d"]
 
 
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "text", "attributes", "requests_made"),
+    [
+        (
+            403,
+            "The link you followed has expired.",
+            errors.NonceRejectedError,
+            "freshly fetched page too",
+            {"status_code": 403},
+            4,  # the page is fetched once more, and the nonce rejected again: final
+        ),
+        (400, "0", errors.ProviderNotWorkingError, "plugin 2.3 and later", {"marked": False}, 2),
+        (404, "nope", errors.NotFoundError, "HTTP 404", {"status_code": 404}, 2),
+    ],
+    ids=[
+        "a nonce rejected twice is final",
+        "400 with 0 means the plugin handler is gone",
+        "other statuses go through the shared mapping",
+    ],
+)
 @responses.activate
-def test_nonce_rejected_twice_is_final() -> None:
+def test_an_error_status_of_the_post_raises_its_typed_error(
+    status: int, body: str, kind: type, text: str, attributes: dict, requests_made: int
+) -> None:
     mock_page()
-    responses.post(ChatGptt.api_endpoint, body="The link you followed has expired.", status=403)
-    with pytest.raises(errors.NonceRejectedError, match="freshly fetched page too") as info:
+    responses.post(ChatGptt.api_endpoint, body=body, status=status)
+    with pytest.raises(kind, match=re.escape(text)) as info:
         list(ChatGptt.create_completion("", HI))
-    assert info.value.status_code == 403
-    assert len(responses.calls) == 4
-
-
-@responses.activate
-def test_400_zero_means_the_plugin_handler_is_gone() -> None:
-    mock_page()
-    responses.post(ChatGptt.api_endpoint, body="0", status=400)
-    with pytest.raises(errors.ProviderNotWorkingError, match=r"plugin 2\.3 and later"):
-        list(ChatGptt.create_completion("", HI))
-
-
-@responses.activate
-def test_other_statuses_go_through_the_shared_mapping() -> None:
-    mock_page()
-    responses.post(ChatGptt.api_endpoint, body="nope", status=404)
-    with pytest.raises(errors.ResponseStatusError, match="HTTP 404") as info:
-        list(ChatGptt.create_completion("", HI))
-    assert type(info.value) is errors.NotFoundError  # a ResponseStatusError
+    assert type(info.value) is kind
+    assert {name: getattr(info.value, name) for name in attributes} == attributes
+    assert len(responses.calls) == requests_made
 
 
 @responses.activate

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import gc
+import contextlib
 import http.client
 import json
 import secrets
@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
+from support import CONVERSATION, TIMEOUT, MakeEmulator, allocations_grown
 
 from g4f_sync import errors
 from g4f_sync.emulator import ChatGpttOptions, Emulator, chatgptt
@@ -22,18 +23,13 @@ from g4f_sync.emulator.chatgptt import EXPIRED, FAULTS, last_user_text, render_p
 from g4f_sync.Provider import ChatGptt
 from g4f_sync.Provider.ChatGptt import PageTokens, extract_tokens
 
-CONVERSATION = [
-    {"role": "system", "content": "You are terse."},
-    {"role": "user", "content": "Hi"},
-    {"role": "assistant", "content": "Hello!"},
-    {"role": "user", "content": "Say hello world"},
-]
 AJAX = "/wp-admin/admin-ajax.php"
-TIMEOUT = 5.0
 
 
 @pytest.fixture(scope="module")
 def emu() -> Iterator[Emulator]:
+    """One emulator for the module, started once: its tests read only the requests they
+    made (``completion_requests``), so they share it."""
     with Emulator() as emulator:
         yield emulator
 
@@ -221,14 +217,15 @@ def test_only_a_session_the_emulator_issued_gets_past_the_page_cache(emu: Emulat
         assert nonce_for(forged) != live
 
 
-def test_issuing_sessions_retains_no_memory_per_visitor() -> None:
+def test_issuing_sessions_retains_no_memory_per_visitor(make_emulator: MakeEmulator) -> None:
     """A visitor without a cookie gets a session; the site keeps nothing of it."""
     only_the_site = [
         tracemalloc.Filter(True, chatgptt.__file__),
         tracemalloc.Filter(True, secrets.__file__),
     ]
-    with Emulator() as emulator:
-        connection = http.client.HTTPConnection(urlsplit(emulator.url).netloc, timeout=TIMEOUT)
+    emulator = make_emulator()  # a fresh one: no other test's visitors
+    netloc = urlsplit(emulator.url).netloc
+    with contextlib.closing(http.client.HTTPConnection(netloc, timeout=TIMEOUT)) as connection:
 
         def visit() -> None:  # no cookie sent: a new visitor each time
             connection.request("GET", "/")
@@ -237,20 +234,7 @@ def test_issuing_sessions_retains_no_memory_per_visitor() -> None:
             response.read()
             assert emulator.requests[-1].finished.wait(TIMEOUT)  # the route has returned
 
-        visit()  # first-use caches
-        gc.collect()
-        tracemalloc.start()
-        try:
-            before = tracemalloc.take_snapshot().filter_traces(only_the_site)
-            for _ in range(100):
-                visit()
-            gc.collect()
-            after = tracemalloc.take_snapshot().filter_traces(only_the_site)
-        finally:
-            tracemalloc.stop()
-            connection.close()
-    grown = [stat for stat in after.compare_to(before, "lineno") if stat.size_diff > 0]
-    assert grown == []
+        assert allocations_grown(visit, only_the_site, repeat=100) == []
 
 
 def test_a_nonce_rejected_twice_is_a_clear_error(emu: Emulator) -> None:
@@ -417,13 +401,13 @@ def test_bad_query_and_options_are_named(emu: Emulator) -> None:
     assert set(FAULTS) >= {"stale_nonce", "limited", "plugin_removed", "huge_page"}
 
 
-def test_options_can_be_assigned_on_the_emulator() -> None:
-    with Emulator(chatgptt=ChatGpttOptions(answer="sse_words", tokens=["a", "b"])) as emulator:
-        assert run(emulator) == (["a", "b"], None)
-        emulator.chatgptt.fault = "error_json"
-        assert isinstance(run(emulator)[1], errors.RequestRejectedError)
-        emulator.chatgptt = ChatGpttOptions()
-        assert run(emulator) == (["Say hello world"], None)
+def test_options_can_be_assigned_on_the_emulator(make_emulator: MakeEmulator) -> None:
+    emulator = make_emulator(chatgptt=ChatGpttOptions(answer="sse_words", tokens=["a", "b"]))
+    assert run(emulator) == (["a", "b"], None)
+    emulator.chatgptt.fault = "error_json"
+    assert isinstance(run(emulator)[1], errors.RequestRejectedError)
+    emulator.chatgptt = ChatGpttOptions()
+    assert run(emulator) == (["Say hello world"], None)
 
 
 @pytest.mark.parametrize(

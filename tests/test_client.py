@@ -10,6 +10,7 @@ from typing import Iterator, List, Optional
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from support import HI_THERE, TIMEOUT, MakeEmulator, known_providers, provider_names
 
 import g4f_sync.Provider
 from g4f_sync import Client, errors
@@ -18,14 +19,11 @@ from g4f_sync.client.completions import _cut, _State
 from g4f_sync.emulator import Emulator, KoalaOptions
 from g4f_sync.Provider import ChatGptt, Koala
 
-TIMEOUT = 5.0
-HI = [{"role": "user", "content": "Hi there"}]
 
-
-@pytest.fixture()
-def emu() -> Iterator[Emulator]:
-    with Emulator(koala=KoalaOptions(tokens=["Hello", ", ", "world", "!"])) as emulator:
-        yield emulator
+@pytest.fixture
+def emu(make_emulator: MakeEmulator) -> Emulator:
+    """Koala answers "Hello, world!" in four tokens."""
+    return make_emulator(koala=KoalaOptions(tokens=["Hello", ", ", "world", "!"]))
 
 
 def koala(emu: Emulator, **query: object) -> type:
@@ -40,7 +38,7 @@ def contents(chunks: List[ChatCompletionChunk]) -> List[Optional[str]]:
 
 
 def test_completion_reads_like_openai(emu: Emulator) -> None:
-    resp = Client(koala(emu)).chat.completions.create("", HI)
+    resp = Client(koala(emu)).chat.completions.create("", HI_THERE)
     assert resp.object == "chat.completion"
     assert resp.id.startswith("chatcmpl-") and len(resp.id) > 20
     assert isinstance(resp.created, int)
@@ -54,7 +52,7 @@ def test_completion_reads_like_openai(emu: Emulator) -> None:
 
 
 def test_model_dump_is_plain_data_shaped_like_openai(emu: Emulator) -> None:
-    resp = Client(koala(emu)).chat.completions.create(model="", messages=HI)
+    resp = Client(koala(emu)).chat.completions.create(model="", messages=HI_THERE)
     dump = resp.model_dump()
     assert dump == {
         "id": resp.id,
@@ -80,7 +78,7 @@ def test_model_dump_is_plain_data_shaped_like_openai(emu: Emulator) -> None:
 
 def test_call_options_reach_the_provider(emu: Emulator) -> None:
     client = Client(koala(emu), timeout=(5, 5), max_retries=0)
-    resp = client.chat.completions.create(model="gpt-4o-mini", messages=HI, timeout=TIMEOUT)
+    resp = client.chat.completions.create(model="gpt-4o-mini", messages=HI_THERE, timeout=TIMEOUT)
     assert resp.choices[0].message.content == "Hello, world!"
     assert json.loads(emu.requests[0].body)["model"] == "gpt-4o-mini"
 
@@ -104,14 +102,14 @@ def test_an_option_the_provider_does_not_take_is_refused_before_any_request(
     emu: Emulator, option: dict, message: str
 ) -> None:
     with pytest.raises(errors.InvalidRequestError) as info:
-        Client(koala(emu)).chat.completions.create("", HI, **option)
+        Client(koala(emu)).chat.completions.create("", HI_THERE, **option)
     assert str(info.value) == message
     assert emu.requests == []
 
 
 def test_chatgptt_answers_through_the_same_client(emu: Emulator) -> None:
     client = Client()
-    resp = client.chat.completions.create("gpt-4", HI, provider=emu.provider(ChatGptt))
+    resp = client.chat.completions.create("gpt-4", HI_THERE, provider=emu.provider(ChatGptt))
     assert (resp.provider, resp.model) == ("ChatGptt", "gpt-4")
     assert resp.choices[0].message.content == "Hi there"
 
@@ -120,7 +118,7 @@ def test_an_error_carries_the_partial_answer(emu: Emulator) -> None:
     with pytest.raises(
         errors.StreamInterruptedError, match="Koala: the connection was lost"
     ) as info:
-        Client(koala(emu, fault="drop", drop_after=2)).chat.completions.create("", HI)
+        Client(koala(emu, fault="drop", drop_after=2)).chat.completions.create("", HI_THERE)
     assert info.value.partial == "Hello, "
 
 
@@ -128,7 +126,7 @@ def test_an_error_carries_the_partial_answer(emu: Emulator) -> None:
 
 
 def test_stream_chunks_read_like_openai(emu: Emulator) -> None:
-    with Client(koala(emu)).chat.completions.create("", HI, stream=True) as stream:
+    with Client(koala(emu)).chat.completions.create("", HI_THERE, stream=True) as stream:
         assert isinstance(stream, ChatCompletionStream)
         chunks = list(stream)
     assert contents(chunks) == ["Hello", ", ", "world", "!", None]
@@ -156,7 +154,7 @@ def test_stream_chunks_read_like_openai(emu: Emulator) -> None:
 
 def test_closing_a_stream_closes_the_connection(emu: Emulator) -> None:
     emu.koala.gated = True
-    stream = Client(koala(emu)).chat.completions.create("", HI, stream=True, timeout=TIMEOUT)
+    stream = Client(koala(emu)).chat.completions.create("", HI_THERE, stream=True, timeout=TIMEOUT)
     emu.gate.release()
     assert next(stream).choices[0].delta.content == "Hello"
     stream.close()
@@ -167,7 +165,7 @@ def test_closing_a_stream_closes_the_connection(emu: Emulator) -> None:
 def test_a_token_is_released_at_once_when_it_cannot_begin_a_stop(emu: Emulator) -> None:
     emu.koala.gated = True
     create = Client(koala(emu)).chat.completions.create
-    with create("", HI, stream=True, stop=["\n\n", "STOP"], timeout=TIMEOUT) as stream:
+    with create("", HI_THERE, stream=True, stop=["\n\n", "STOP"], timeout=TIMEOUT) as stream:
         emu.gate.release()  # one token only: the chunk must come before the next is sent
         assert next(stream).choices[0].delta.content == "Hello"
         emu.gate.release(3)
@@ -180,7 +178,7 @@ def test_a_token_is_released_at_once_when_it_cannot_begin_a_stop(emu: Emulator) 
 def test_stop_straddling_chunks_cuts_and_closes(emu: Emulator) -> None:
     emu.koala.gated = True
     create = Client(koala(emu, tokens=["a<", "/", "e", "nd>b", "c"])).chat.completions.create
-    with create("", HI, stream=True, stop="</end>", timeout=TIMEOUT) as stream:
+    with create("", HI_THERE, stream=True, stop="</end>", timeout=TIMEOUT) as stream:
         emu.gate.release(4)
         chunks = list(stream)
     assert contents(chunks) == ["a", None]
@@ -190,19 +188,20 @@ def test_stop_straddling_chunks_cuts_and_closes(emu: Emulator) -> None:
 
 def test_held_text_that_is_no_stop_after_all_is_released(emu: Emulator) -> None:
     create = Client(koala(emu, tokens=["x S", "Tand", "y"])).chat.completions.create
-    chunks = list(create("", HI, stream=True, stop="STOP"))
+    chunks = list(create("", HI_THERE, stream=True, stop="STOP"))
     assert contents(chunks) == ["x ", "STand", "y", None]
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
 def test_held_text_is_released_when_the_answer_ends(emu: Emulator) -> None:
     create = Client(koala(emu, tokens=["one", " ST"])).chat.completions.create
-    assert contents(list(create("", HI, stream=True, stop="STOP"))) == ["one", " ", "ST", None]
+    chunks = list(create("", HI_THERE, stream=True, stop="STOP"))
+    assert contents(chunks) == ["one", " ", "ST", None]
 
 
 def test_earliest_of_several_stops_wins_without_streaming(emu: Emulator) -> None:
     create = Client(koala(emu, tokens=["Hello", " wor", "ld", " again"])).chat.completions.create
-    resp = create("", HI, stop=["again", "o w", "xyz"])
+    resp = create("", HI_THERE, stop=["again", "o w", "xyz"])
     assert resp.choices[0].message.content == "Hell"
     assert resp.choices[0].finish_reason == "stop"
     assert resp.usage.completion_tokens == 2  # tokens read until the stop showed up
@@ -213,23 +212,23 @@ def test_the_stop_completed_first_ends_the_answer_however_the_text_is_chunked(
     emu: Emulator, tokens: List[str]
 ) -> None:
     create = Client(koala(emu, tokens=tokens)).chat.completions.create
-    resp = create("", HI, stop=["\n", "Hello\nWorld"])
+    resp = create("", HI_THERE, stop=["\n", "Hello\nWorld"])
     assert (resp.choices[0].message.content, resp.choices[0].finish_reason) == ("Hello", "stop")
-    chunks = list(create("", HI, stream=True, stop=["\n", "Hello\nWorld"]))
+    chunks = list(create("", HI_THERE, stream=True, stop=["\n", "Hello\nWorld"]))
     assert contents(chunks) == ["Hello", None]
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
 def test_of_stops_completed_at_the_same_point_the_longest_wins(emu: Emulator) -> None:
     create = Client(koala(emu, tokens=["one t", "wo"])).chat.completions.create
-    chunks = list(create("", HI, stream=True, stop=["wo", "two"]))
+    chunks = list(create("", HI_THERE, stream=True, stop=["wo", "two"]))
     assert contents(chunks) == ["one ", None]  # "t" was held: "two" could (and did) follow
 
 
 def test_text_only_a_later_completed_stop_could_cut_is_released_at_once(emu: Emulator) -> None:
     emu.koala.gated = True
     create = Client(koala(emu, tokens=["ha", "bc"])).chat.completions.create
-    with create("", HI, stream=True, stop=["abc", "b"], timeout=TIMEOUT) as stream:
+    with create("", HI_THERE, stream=True, stop=["abc", "b"], timeout=TIMEOUT) as stream:
         emu.gate.release()  # "a" begins "abc", but "b" would end the answer before "abc" can
         assert next(stream).choices[0].delta.content == "ha"
         emu.gate.release()
@@ -238,18 +237,18 @@ def test_text_only_a_later_completed_stop_could_cut_is_released_at_once(emu: Emu
 
 def test_max_tokens_ends_with_length(emu: Emulator) -> None:
     client = Client(koala(emu))
-    resp = client.chat.completions.create("", HI, max_tokens=2)
+    resp = client.chat.completions.create("", HI_THERE, max_tokens=2)
     assert resp.choices[0].message.content == "Hello, "
     assert resp.choices[0].finish_reason == "length"
     assert resp.usage.completion_tokens == 2
-    chunks = list(client.chat.completions.create("", HI, stream=True, max_tokens=3))
+    chunks = list(client.chat.completions.create("", HI_THERE, stream=True, max_tokens=3))
     assert contents(chunks) == ["Hello", ", ", "world", None]
     assert chunks[-1].choices[0].finish_reason == "length"
 
 
 def test_max_tokens_releases_held_text(emu: Emulator) -> None:
     create = Client(koala(emu, tokens=["a S", "b"])).chat.completions.create
-    resp = create("", HI, max_tokens=1, stop="STOP")
+    resp = create("", HI_THERE, max_tokens=1, stop="STOP")
     assert (resp.choices[0].message.content, resp.choices[0].finish_reason) == ("a S", "length")
 
 
@@ -269,7 +268,7 @@ def test_bad_stop_or_max_tokens_is_refused_before_any_request(
     emu: Emulator, kwargs: dict, message: str
 ) -> None:
     with pytest.raises(errors.InvalidRequestError, match=message):
-        Client(koala(emu)).chat.completions.create("", HI, **kwargs)
+        Client(koala(emu)).chat.completions.create("", HI_THERE, **kwargs)
     assert emu.requests == []
 
 
@@ -350,29 +349,28 @@ def test_provider_by_name_in_any_case() -> None:
 
 
 def test_unknown_provider_name_lists_the_known_ones() -> None:
-    with pytest.raises(
-        errors.ProviderNotFoundError, match="no provider named 'Nope'; known: Koala, ChatGptt"
-    ):
+    with pytest.raises(errors.ProviderNotFoundError) as info:
         Client("Nope")
+    assert str(info.value) == f"no provider named 'Nope'; known: {known_providers()}"
 
 
 def test_not_working_provider_says_how_to_override(emu: Emulator) -> None:
     broken = type("Koala", (koala(emu),), {"working": False})
     create = Client(broken).chat.completions.create
     with pytest.raises(errors.ProviderNotWorkingError) as info:
-        create("", HI)
+        create("", HI_THERE)
     assert str(info.value) == (
         "Koala is marked as not working (working = False): its public service is gone."
         " Pass ignore_working=True to call it anyway, or use a subclass with working = True"
         " pointed at a live host, e.g. Emulator().provider(Koala) from g4f_sync.emulator"
     )
     assert emu.requests == []
-    assert create("", HI, ignore_working=True).choices[0].message.content == "Hello, world!"
+    assert create("", HI_THERE, ignore_working=True).choices[0].message.content == "Hello, world!"
 
 
 def test_seed_providers_are_not_working() -> None:
     with pytest.raises(errors.ProviderNotWorkingError, match=r"^ChatGptt is marked as not working"):
-        Client().chat.completions.create("", HI, provider="ChatGptt")
+        Client().chat.completions.create("", HI_THERE, provider="ChatGptt")
 
 
 def test_no_provider_means_the_first_working_one_supporting_the_model(
@@ -381,11 +379,11 @@ def test_no_provider_means_the_first_working_one_supporting_the_model(
     chatgptt = emu.provider(ChatGptt)
     monkeypatch.setattr(g4f_sync.Provider, "__providers__", [Koala, koala(emu), chatgptt])
     create = Client().chat.completions.create
-    assert create("", HI).provider == "Koala"  # the emulated one: the seed is not working
-    resp = create("gpt-4", HI)
+    assert create("", HI_THERE).provider == "Koala"  # the emulated one: the seed is not working
+    resp = create("gpt-4", HI_THERE)
     assert (resp.provider, resp.model) == ("ChatGptt", "gpt-4")
     with pytest.raises(errors.ProviderNotFoundError) as info:
-        create("claude", HI)
+        create("claude", HI_THERE)
     assert str(info.value) == (
         "no working provider supports model 'claude'; considered: Koala (not working),"
         " Koala (does not support model 'claude'), ChatGptt (does not support model 'claude');"
@@ -394,12 +392,15 @@ def test_no_provider_means_the_first_working_one_supporting_the_model(
 
 
 def test_no_working_provider_at_all_lists_what_was_considered() -> None:
+    """Every registered provider is a seed whose public service is gone."""
     with pytest.raises(errors.ProviderNotFoundError) as info:
-        Client().chat.completions.create("", HI)
+        Client().chat.completions.create("", HI_THERE)
+    considered = ", ".join(f"{name} (not working)" for name in provider_names())
     assert str(info.value) == (
-        "no working provider is available; considered: Koala (not working),"
-        " ChatGptt (not working); pass provider=... with ignore_working=True to try one"
+        f"no working provider is available; considered: {considered};"
+        " pass provider=... with ignore_working=True to try one"
     )
+    assert info.value.considered == [(name, "not working") for name in provider_names()]
 
 
 @pytest.mark.parametrize(

@@ -5,13 +5,12 @@ back to the slower public path."""
 from __future__ import annotations
 
 import urllib3.response
+from support import HI_THERE
 from urllib3.connection import HTTPConnection
 
 from g4f_sync import compat
 from g4f_sync.emulator import Emulator
 from g4f_sync.Provider import Koala
-
-HI = [{"role": "user", "content": "Hi there"}]
 
 
 def test_the_internals_relied_on_are_as_expected_on_the_installed_versions() -> None:
@@ -32,13 +31,12 @@ def test_the_probe_names_what_is_missing_or_means_something_else(monkeypatch) ->
 
 
 def test_a_failed_probe_turns_the_whole_chunks_path_off_and_reading_still_works(
-    monkeypatch,
+    emu: Emulator, monkeypatch
 ) -> None:
     monkeypatch.setattr(compat, "_probed", ["something changed"])
     calls = []
     real = compat._whole_chunks_reader
     monkeypatch.setattr(compat, "_whole_chunks_reader", lambda raw: calls.append(raw) or real(raw))
-    with Emulator() as emu:
-        tokens = list(emu.provider(Koala, count=50).create_completion("", HI))
+    tokens = list(emu.provider(Koala, count=50).create_completion("", HI_THERE))
     assert tokens == [f"tok{i} " for i in range(50)]
     assert calls == []  # read1 alone read the answer

@@ -11,6 +11,7 @@ import threading
 from typing import Any, Iterator, List
 
 import pytest
+from support import HI_THERE, port_of
 from tcp_state import open_to, wait_until
 
 from g4f_sync import Client, Retry, RetryProvider, errors, run_batch
@@ -19,18 +20,11 @@ from g4f_sync.emulator import chatgptt as chatgptt_service
 from g4f_sync.emulator import koala as koala_service
 from g4f_sync.Provider import ChatGptt, Koala
 
-HI = [{"role": "user", "content": "Hi there"}]
 QUICK_RETRY = Retry(total=1, backoff=0.001, backoff_max=0.001)
 NO_ERROR = {
     "Koala": ("silent", "silent_head", "empty"),  # waiting for the client; an empty answer
     "ChatGptt": ("stale_nonce",),  # the provider fetches the page again and is answered
 }
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator() as running:
-        yield running
 
 
 @pytest.fixture
@@ -43,10 +37,6 @@ def no_garbage_collection() -> Iterator[None]:
         yield
     finally:
         gc.enable()
-
-
-def port_of(emu: Emulator) -> int:
-    return int(emu.url.rsplit(":", 1)[1])
 
 
 def failing_calls() -> List[Any]:
@@ -64,9 +54,9 @@ def test_no_connection_stays_open_while_an_error_is_held(
     provider = emu.provider(service, fault=fault, retry_after="0")
     retry = QUICK_RETRY._replace(total=retries)
     with pytest.raises(errors.G4FError) as info:
-        list(provider.create_completion("", HI, max_retries=retry))
+        list(provider.create_completion("", HI_THERE, max_retries=retry))
     held = info.value
-    assert open_to(port_of(emu)) == 0, f"{type(held).__name__} keeps a connection open"
+    assert open_to(port_of(emu.url)) == 0, f"{type(held).__name__} keeps a connection open"
 
 
 @pytest.mark.usefixtures("no_garbage_collection")
@@ -79,21 +69,23 @@ def test_a_held_retry_provider_error_holds_no_connection(emu: Emulator) -> None:
         shuffle=False,
     )
     with pytest.raises(errors.RetryProviderError) as info:
-        Client(both, max_retries=0).chat.completions.create("", HI)
+        Client(both, max_retries=0).chat.completions.create("", HI_THERE)
     assert [type(error) for _, error in info.value.errors] == [
         errors.RateLimitError,
         errors.CloudflareError,
     ]
-    assert open_to(port_of(emu)) == 0
+    assert open_to(port_of(emu.url)) == 0
 
 
 @pytest.mark.usefixtures("no_garbage_collection")
 def test_failed_results_kept_from_a_batch_hold_no_connection(emu: Emulator) -> None:
     limited = emu.provider(Koala, fault="server_error")
-    calls = [functools.partial(Client(limited, max_retries=0).chat.completions.create, "", HI)]
+    calls = [
+        functools.partial(Client(limited, max_retries=0).chat.completions.create, "", HI_THERE)
+    ]
     results = list(run_batch(calls * 50, max_workers=8))
     assert all(isinstance(result.error, errors.ResponseStatusError) for result in results)
-    assert open_to(port_of(emu)) == 0
+    assert open_to(port_of(emu.url)) == 0
 
 
 def open_descriptors() -> int:
@@ -122,10 +114,10 @@ def test_soak_thousands_of_streams_with_faults_end_at_the_baseline(emu: Emulator
 
     def ask(index: int) -> str:
         if index % 50 == 0:  # a read timeout ends these
-            stream = silent[index // 50 % 2].create_completion("", HI, timeout=(5, 0.2))
+            stream = silent[index // 50 % 2].create_completion("", HI_THERE, timeout=(5, 0.2))
         else:
             provider = chatgptt if index % 20 == 1 else koalas[index % len(koalas)]
-            stream = provider.create_completion("", HI, timeout=30, max_retries=QUICK_RETRY)
+            stream = provider.create_completion("", HI_THERE, timeout=30, max_retries=QUICK_RETRY)
         return "".join(stream)
 
     calls = [functools.partial(ask, index) for index in range(2000)]
@@ -142,7 +134,7 @@ def test_soak_thousands_of_streams_with_faults_end_at_the_baseline(emu: Emulator
     assert len(errors_held) > 1000
     answers = [result.value for result in results if result.ok]
     assert answers.count("Hi there") == 2000 - len(errors_held) - answers.count("")
-    assert open_to(port_of(emu)) == 0
+    assert open_to(port_of(emu.url)) == 0
     # The emulator's own handler threads and sockets end as the clients' connections close.
     assert wait_until(lambda: (open_descriptors(), threading.active_count()) == baseline, 10), (
         f"descriptors and threads {(open_descriptors(), threading.active_count())}"

@@ -16,12 +16,12 @@ import tracemalloc
 import types
 import warnings
 import weakref
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any, Optional
 
 import pytest
 import requests
+from support import ROOT, TIMEOUT, MakeEmulator, allocations_grown, port_of
 
 import g4f_sync.emulator as emulator_package
 from g4f_sync.emulator import Emulator, EmulatorProcess, KoalaOptions
@@ -37,14 +37,6 @@ BODY = {
     "outputHistory": ["Hello!"],
     "model": "",
 }
-TIMEOUT = 5.0
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator() as emulator:
-        yield emulator
 
 
 def post(emu: Emulator, query: str = "", body: Any = BODY, **kwargs: Any) -> requests.Response:
@@ -81,7 +73,7 @@ def open_request(
     if rcvbuf:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     sock.settimeout(TIMEOUT)
-    sock.connect(("127.0.0.1", int(emu.url.rsplit(":", 1)[1])))
+    sock.connect(("127.0.0.1", port_of(emu.url)))
     target = path + (f"?{query}" if query else "")
     head = (
         f"{method} {target} {version}\r\nHost: koala.sh\r\nContent-Type: application/json\r\n"
@@ -175,9 +167,9 @@ def test_echo_tokens_join_to_the_input(text: str) -> None:
     assert all(token for token in echo_tokens(text))
 
 
-def test_scripted_tokens_are_sent_as_json_strings_in_utf8() -> None:
-    with Emulator(koala=KoalaOptions(tokens=["Hallo", ", Wörld", ' "q"\n'])) as emu:
-        response = post(emu)
+def test_scripted_tokens_are_sent_as_json_strings_in_utf8(make_emulator: MakeEmulator) -> None:
+    emu = make_emulator(koala=KoalaOptions(tokens=["Hallo", ", Wörld", ' "q"\n']))
+    response = post(emu)
     expected = 'data: "Hallo"\n\ndata: ", Wörld"\n\ndata: " \\"q\\"\\n"\n\n'
     assert response.content == expected.encode()
     assert emu.requests[0].tokens_sent == 3
@@ -252,7 +244,7 @@ def test_close_framing_ends_the_body_at_eof(emu: Emulator) -> None:
 
 
 def test_keep_alive_serves_several_requests_on_one_connection(emu: Emulator) -> None:
-    connection = http.client.HTTPConnection("127.0.0.1", int(emu.url.rsplit(":", 1)[1]))
+    connection = http.client.HTTPConnection("127.0.0.1", port_of(emu.url))
     try:
         for n in range(3):
             connection.request("POST", f"{API}?count={n}", json.dumps(BODY))
@@ -354,28 +346,32 @@ def test_drop_in_chunked_framing_breaks_requests_after_the_tokens(emu: Emulator)
     assert b"".join(received) == b'data: "tok0 "\n\ndata: "tok1 "\n\n'
 
 
-def test_drop_in_close_framing_resets_after_every_written_byte() -> None:
+def test_drop_in_close_framing_resets_after_every_written_byte(
+    make_emulator: MakeEmulator,
+) -> None:
     """The client reads only after the RST arrived, in small pieces: no byte is lost."""
     expected = b'data: "tok0 "\n\ndata: "tok1 "\n\ndata: "tok2 "\n\n'
-    with Emulator(koala=KoalaOptions(fault="drop", framing="close", count=5)) as emu:
-        for i in range(200):
-            with open_request(emu) as sock:
-                assert emu.wait_for_requests(i + 1, TIMEOUT)
-                assert emu.requests[i].finished.wait(TIMEOUT)  # the RST is on its way
-                _, headers, rest = read_head(sock)
-                body, error = read_to_end(sock, chunk=7)
-            assert headers["connection"] == "close"
-            assert (rest + body, error) == (expected, "ConnectionResetError")
+    emu = make_emulator(koala=KoalaOptions(fault="drop", framing="close", count=5))
+    for i in range(200):
+        with open_request(emu) as sock:
+            assert emu.wait_for_requests(i + 1, TIMEOUT)
+            assert emu.requests[i].finished.wait(TIMEOUT)  # the RST is on its way
+            _, headers, rest = read_head(sock)
+            body, error = read_to_end(sock, chunk=7)
+        assert headers["connection"] == "close"
+        assert (rest + body, error) == (expected, "ConnectionResetError")
 
 
-def test_drop_in_close_framing_waits_for_a_slow_reader() -> None:
+def test_drop_in_close_framing_waits_for_a_slow_reader(make_emulator: MakeEmulator) -> None:
     """Far more than the client's receive buffer holds: the RST waits until it was all read.
 
     Without that wait the kernel discards what is still in the server's send queue.
     """
     script = [f"{i:09d}" + "x" * 9990 for i in range(100)]
-    options = KoalaOptions(tokens=script, fault="drop", framing="close", drop_after=100)
-    with Emulator(koala=options) as emu, open_request(emu, rcvbuf=4096) as sock:
+    emu = make_emulator(
+        koala=KoalaOptions(tokens=script, fault="drop", framing="close", drop_after=100)
+    )
+    with open_request(emu, rcvbuf=4096) as sock:
         _, _, rest = read_head(sock)
         body, error = read_to_end(sock, chunk=4096)
     assert error == "ConnectionResetError"
@@ -520,9 +516,7 @@ def test_requests_are_recorded_in_order_with_headers_and_body(emu: Emulator) -> 
 
 def get_chat_pages(emu: Emulator, count: int) -> None:
     """``GET /chat?i=0`` to ``?i=count-1``, one after another on one keep-alive connection."""
-    connection = http.client.HTTPConnection(
-        "127.0.0.1", int(emu.url.rsplit(":", 1)[1]), timeout=TIMEOUT
-    )
+    connection = http.client.HTTPConnection("127.0.0.1", port_of(emu.url), timeout=TIMEOUT)
     try:
         for i in range(count):
             connection.request("GET", f"/chat?i={i}")
@@ -531,17 +525,20 @@ def get_chat_pages(emu: Emulator, count: int) -> None:
         connection.close()
 
 
-def test_only_the_last_keep_requests_are_kept_in_order_and_every_one_is_counted() -> None:
-    with Emulator(keep_requests=3) as emu, requests.Session() as session:
+def test_only_the_last_keep_requests_are_kept_in_order_and_every_one_is_counted(
+    make_emulator: MakeEmulator,
+) -> None:
+    emu = make_emulator(keep_requests=3)
+    with requests.Session() as session:
         for i in range(7):
             session.post(emu.url + API, json={**BODY, "input": f"q{i}"}, timeout=TIMEOUT)
-        assert emu.wait_for_requests(7, TIMEOUT)  # more than are kept
-        assert not emu.wait_for_requests(8, 0)
-        assert emu.request_count == 7
-        kept = emu.requests
-        assert [record.json()["input"] for record in kept] == ["q4", "q5", "q6"]
-        assert [record.number for record in kept] == [5, 6, 7]
-        assert all(record.status == 200 for record in kept)
+    assert emu.wait_for_requests(7, TIMEOUT)  # more than are kept
+    assert not emu.wait_for_requests(8, 0)
+    assert emu.request_count == 7
+    kept = emu.requests
+    assert [record.json()["input"] for record in kept] == ["q4", "q5", "q6"]
+    assert [record.number for record in kept] == [5, 6, 7]
+    assert all(record.status == 200 for record in kept)
 
 
 @pytest.mark.parametrize(
@@ -550,33 +547,31 @@ def test_only_the_last_keep_requests_are_kept_in_order_and_every_one_is_counted(
     ids=["bounded-by-default", "none-keeps-all"],
 )
 def test_an_emulator_keeps_a_bounded_record_by_default_and_every_request_with_none(
-    keep: dict[str, Any], kept: int
+    make_emulator: MakeEmulator, keep: dict[str, Any], kept: int
 ) -> None:
-    with Emulator(**keep) as emu:
-        get_chat_pages(emu, DEFAULT_KEEP_REQUESTS + 1)
-        assert emu.wait_for_requests(DEFAULT_KEEP_REQUESTS + 1, TIMEOUT)
-        records = emu.requests
-        assert emu.request_count == DEFAULT_KEEP_REQUESTS + 1
-        assert len(records) == kept
-        assert records[-1].query == {"i": str(DEFAULT_KEEP_REQUESTS)}
-        assert records[0].query == {"i": str(DEFAULT_KEEP_REQUESTS + 1 - kept)}
+    emu = make_emulator(**keep)
+    get_chat_pages(emu, DEFAULT_KEEP_REQUESTS + 1)
+    assert emu.wait_for_requests(DEFAULT_KEEP_REQUESTS + 1, TIMEOUT)
+    records = emu.requests
+    assert emu.request_count == DEFAULT_KEEP_REQUESTS + 1
+    assert len(records) == kept
+    assert records[-1].query == {"i": str(DEFAULT_KEEP_REQUESTS)}
+    assert records[0].query == {"i": str(DEFAULT_KEEP_REQUESTS + 1 - kept)}
 
 
-def test_records_no_longer_kept_are_freed() -> None:
-    with Emulator(keep_requests=5) as emu:
-        connection = http.client.HTTPConnection(
-            "127.0.0.1", int(emu.url.rsplit(":", 1)[1]), timeout=TIMEOUT
-        )
-        weak_records: list[weakref.ref[Any]] = []
-        for i in range(50):
-            connection.request("GET", f"/chat?i={i}")
-            assert connection.getresponse().read()
-            weak_records.append(weakref.ref(emu.requests[-1]))
-        connection.close()
-        assert emu.requests[-1].finished.wait(TIMEOUT)
-        gc.collect()
-        alive = [weak() for weak in weak_records if weak() is not None]
-        assert [record.query["i"] for record in alive] == ["45", "46", "47", "48", "49"]
+def test_records_no_longer_kept_are_freed(make_emulator: MakeEmulator) -> None:
+    emu = make_emulator(keep_requests=5)
+    connection = http.client.HTTPConnection("127.0.0.1", port_of(emu.url), timeout=TIMEOUT)
+    weak_records: list[weakref.ref[Any]] = []
+    for i in range(50):
+        connection.request("GET", f"/chat?i={i}")
+        assert connection.getresponse().read()
+        weak_records.append(weakref.ref(emu.requests[-1]))
+    connection.close()
+    assert emu.requests[-1].finished.wait(TIMEOUT)
+    gc.collect()
+    alive = [weak() for weak in weak_records if weak() is not None]
+    assert [record.query["i"] for record in alive] == ["45", "46", "47", "48", "49"]
 
 
 def test_requests_is_a_new_list_on_every_call(emu: Emulator) -> None:
@@ -625,24 +620,21 @@ def test_client_closing_at_the_gate_is_recorded(emu: Emulator) -> None:
     assert record.tokens_sent == 0
 
 
-def test_client_closing_during_a_delay_is_recorded(emu: Emulator) -> None:
-    with open_request(emu, "count=100&delay=0.01") as sock:
+@pytest.mark.parametrize(
+    ("count", "pacing"),
+    [(100, "&delay=0.01"), (10_000_000, "")],
+    ids=["during a delay", "while the server writes"],
+)
+def test_client_closing_after_the_first_token_is_recorded(
+    emu: Emulator, count: int, pacing: str
+) -> None:
+    with open_request(emu, f"count={count}{pacing}") as sock:
         _, _, rest = read_head(sock)
         read_chunk(sock, rest)
     record = emu.requests[0]
     assert record.disconnected.wait(TIMEOUT)
     assert record.finished.wait(TIMEOUT)
-    assert record.tokens_sent < 100
-
-
-def test_client_closing_while_the_server_writes_is_recorded(emu: Emulator) -> None:
-    with open_request(emu, "count=10000000") as sock:
-        _, _, rest = read_head(sock)
-        read_chunk(sock, rest)
-    record = emu.requests[0]
-    assert record.disconnected.wait(TIMEOUT)
-    assert record.finished.wait(TIMEOUT)
-    assert record.tokens_sent < 10_000_000
+    assert record.tokens_sent < count
 
 
 # Lifecycle
@@ -658,7 +650,7 @@ def test_close_ends_every_request_and_leaves_no_thread() -> None:
         open_request(emu, "delay=60"),
         open_request(emu, "fault=drop&framing=close&drop_after=1000000", rcvbuf=4096),
         open_request(emu, "count=1"),  # answered, then idle on keep-alive
-        socket.create_connection(("127.0.0.1", int(emu.url.rsplit(":", 1)[1]))),  # no request
+        socket.create_connection(("127.0.0.1", port_of(emu.url))),  # no request
     ]
     try:
         assert emu.wait_for_requests(6, TIMEOUT)
@@ -730,19 +722,7 @@ def test_starting_and_closing_emulators_leaves_nothing_behind() -> None:
     only_the_emulator = [
         tracemalloc.Filter(True, os.path.dirname(emulator_package.__file__) + "/*")
     ]
-    serve_one_request()  # first-use caches
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.take_snapshot().filter_traces(only_the_emulator)
-        for _ in range(10):
-            serve_one_request()
-        gc.collect()
-        after = tracemalloc.take_snapshot().filter_traces(only_the_emulator)
-    finally:
-        tracemalloc.stop()
-    grown = [stat for stat in after.compare_to(before, "lineno") if stat.size_diff > 0]
-    assert grown == []
+    assert allocations_grown(serve_one_request, only_the_emulator, repeat=10) == []
 
 
 def test_provider_rebases_url_and_api_endpoint(emu: Emulator) -> None:

@@ -11,6 +11,7 @@ from typing import ClassVar, Mapping
 
 import pytest
 import requests
+from support import TIMEOUT, MakeEmulator
 
 from g4f_sync.emulator import (
     SERVICES,
@@ -30,9 +31,6 @@ from g4f_sync.emulator.query import parse_bool
 from g4f_sync.emulator.service import echo_tokens
 from g4f_sync.Provider import ChatGptt
 from g4f_sync.Provider.registry import rebase_provider
-
-TIMEOUT = 5.0
-
 
 # A whole service: its options, its routes, its faults.
 
@@ -88,42 +86,46 @@ def shout(emu: Emulator, body: str = "hello big world", query: str = "") -> requ
 
 
 @pytest.mark.usefixtures("shout_registered")
-def test_a_registered_service_runs_in_the_emulator_next_to_the_others() -> None:
-    with Emulator(shout=ShoutOptions(tokens=["a", "b"], delay=0.001)) as emu:
-        assert shout(emu).text == "ab"
-        assert requests.get(emu.url + "/v1/voices", timeout=TIMEOUT).json() == ["loud"]
-        koala = requests.post(emu.url + "/api/gpt/?count=1", json={"input": "x"}, timeout=TIMEOUT)
-        assert koala.text == 'data: "tok0 "\n\n'
-        assert [r.path for r in emu.requests] == ["/v1/shout", "/v1/voices", "/api/gpt/"]
-        assert set(emu.services) == {*SERVICES} and "shout" in emu.services
+def test_a_registered_service_runs_in_the_emulator_next_to_the_others(
+    make_emulator: MakeEmulator,
+) -> None:
+    emu = make_emulator(shout=ShoutOptions(tokens=["a", "b"], delay=0.001))
+    assert shout(emu).text == "ab"
+    assert requests.get(emu.url + "/v1/voices", timeout=TIMEOUT).json() == ["loud"]
+    koala = requests.post(emu.url + "/api/gpt/?count=1", json={"input": "x"}, timeout=TIMEOUT)
+    assert koala.text == 'data: "tok0 "\n\n'
+    assert [r.path for r in emu.requests] == ["/v1/shout", "/v1/voices", "/api/gpt/"]
+    assert set(emu.services) == {*SERVICES} and "shout" in emu.services
 
 
 @pytest.mark.usefixtures("shout_registered")
-def test_a_registered_service_has_live_options_and_query_options() -> None:
-    with Emulator() as emu:
-        assert shout(emu).text == "hello big world"  # the defaults: echo
-        emu.shout.upper = True
-        assert shout(emu).text == "HELLO BIG WORLD"
-        assert shout(emu, query="upper=false&tokens=x,y").text == "xy"
-        bad = shout(emu, query="loudness=11")
-        assert bad.status_code == 400 and "loudness" in bad.json()["error"]
-        emu.shout = ShoutOptions(fault="rate_limit", retry_after="3")
-        limited = shout(emu)
-        assert (limited.status_code, limited.headers["Retry-After"]) == (429, "3")
-        assert shout(emu, query="fault=none").status_code == 200
-        with pytest.raises(TypeError, match="ShoutOptions"):
-            emu.shout = KoalaOptions()  # type: ignore[assignment]
-        with pytest.raises(ValueError, match="fault"):
-            ShoutOptions(fault="cloudflare")
+def test_a_registered_service_has_live_options_and_query_options(
+    make_emulator: MakeEmulator,
+) -> None:
+    emu = make_emulator()
+    assert shout(emu).text == "hello big world"  # the defaults: echo
+    emu.shout.upper = True
+    assert shout(emu).text == "HELLO BIG WORLD"
+    assert shout(emu, query="upper=false&tokens=x,y").text == "xy"
+    bad = shout(emu, query="loudness=11")
+    assert bad.status_code == 400 and "loudness" in bad.json()["error"]
+    emu.shout = ShoutOptions(fault="rate_limit", retry_after="3")
+    limited = shout(emu)
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "3")
+    assert shout(emu, query="fault=none").status_code == 200
+    with pytest.raises(TypeError, match="ShoutOptions"):
+        emu.shout = KoalaOptions()  # type: ignore[assignment]
+    with pytest.raises(ValueError, match="fault"):
+        ShoutOptions(fault="cloudflare")
 
 
 @pytest.mark.usefixtures("shout_registered")
-def test_a_registered_service_can_drop_the_connection() -> None:
-    with Emulator(shout=ShoutOptions(fault="drop")) as emu:
-        response = requests.post(emu.url + "/v1/shout", data=b"a b", stream=True, timeout=TIMEOUT)
-        with pytest.raises(requests.exceptions.ChunkedEncodingError):
-            response.content  # noqa: B018
-        assert emu.requests[0].finished.wait(TIMEOUT) and emu.requests[0].status == 200
+def test_a_registered_service_can_drop_the_connection(make_emulator: MakeEmulator) -> None:
+    emu = make_emulator(shout=ShoutOptions(fault="drop"))
+    response = requests.post(emu.url + "/v1/shout", data=b"a b", stream=True, timeout=TIMEOUT)
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        response.content  # noqa: B018
+    assert emu.requests[0].finished.wait(TIMEOUT) and emu.requests[0].status == 200
 
 
 @pytest.mark.usefixtures("shout_registered")

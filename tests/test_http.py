@@ -16,6 +16,7 @@ import pytest
 import requests
 import responses
 import urllib3.exceptions
+from support import FAST, HI
 
 from g4f_sync import Client, cli, errors
 from g4f_sync.emulator import Emulator
@@ -35,11 +36,8 @@ from g4f_sync.http import (
 from g4f_sync.Provider import Koala
 from g4f_sync.Provider.registry import rebase_provider
 
-HI = [{"role": "user", "content": "Hi"}]
-
 URL = "http://api.test/endpoint"
 URL_WITH_PASSWORD = "http://user:s3cr3t@api.test/x"
-FAST = Retry(total=2, backoff=0.001, backoff_max=0.002)
 CLOUDFLARE_PAGE = (
     "<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
     '<body><div id="cf-please-wait">Checking your browser</div></body></html>'
@@ -400,33 +398,31 @@ def test_a_proxy_password_never_appears_in_an_error(
 # A Session's settings apply to every request made through it
 
 
-def test_a_session_timeout_applies_to_its_own_direct_requests() -> None:
+def test_a_session_timeout_applies_to_its_own_direct_requests(emu: Emulator) -> None:
     outcome: List[BaseException] = []
-    with Emulator() as emu:
-        session = Session(timeout=(5, 0.2))
+    session = Session(timeout=(5, 0.2))
 
-        def post() -> None:
-            try:
-                session.post(f"{emu.url}/api/gpt/?fault=silent_head", json={"input": "Hi"})
-            except BaseException as exc:
-                outcome.append(exc)
+    def post() -> None:
+        try:
+            session.post(f"{emu.url}/api/gpt/?fault=silent_head", json={"input": "Hi"})
+        except BaseException as exc:
+            outcome.append(exc)
 
-        caller = threading.Thread(target=post, daemon=True)
-        caller.start()
-        caller.join(10)  # the emulator would otherwise hold the request until it closes
-        assert not caller.is_alive()
+    caller = threading.Thread(target=post, daemon=True)
+    caller.start()
+    caller.join(10)  # the emulator would otherwise hold the request until it closes
+    assert not caller.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], requests.exceptions.ReadTimeout)
 
 
-def test_a_session_retries_its_own_direct_requests() -> None:
-    with Emulator() as emu:
-        url = f"{emu.url}/api/gpt/?fault=rate_limit&fault_count=1&retry_after=0"
-        with Session(max_retries=1) as session:
-            answer = session.post(url, json={"input": "Hi"})
-        assert (answer.status_code, len(emu.requests)) == (200, 2)
-        with Session(max_retries=0) as session:
-            emu.koala = emu.koala  # restarts the fault count
-            assert session.post(url, json={"input": "Hi"}).status_code == 429
+def test_a_session_retries_its_own_direct_requests(emu: Emulator) -> None:
+    url = f"{emu.url}/api/gpt/?fault=rate_limit&fault_count=1&retry_after=0"
+    with Session(max_retries=1) as session:
+        answer = session.post(url, json={"input": "Hi"})
+    assert (answer.status_code, len(emu.requests)) == (200, 2)
+    with Session(max_retries=0) as session:
+        emu.koala = emu.koala  # restarts the fault count
+        assert session.post(url, json={"input": "Hi"}).status_code == 429
 
 
 # Logging, as libraries do it
@@ -436,10 +432,10 @@ RATE_LIMITED_ONCE = {"fault": "rate_limit", "fault_count": "1", "retry_after": "
 
 
 def test_requests_retries_and_closes_are_logged_at_debug_without_passwords(
-    caplog: pytest.LogCaptureFixture,
+    emu: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert logging.getLogger("g4f_sync").handlers == []  # the application decides
-    with Emulator() as emu, caplog.at_level(logging.DEBUG, logger="g4f_sync"):
+    with caplog.at_level(logging.DEBUG, logger="g4f_sync"):
         base = emu.url.replace("http://", "http://user:s3cr3t@")
         koala = rebase_provider(Koala, base, query=RATE_LIMITED_ONCE)
         tokens = koala.create_completion("", HI, max_retries=Retry(1, backoff=0.001))

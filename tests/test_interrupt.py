@@ -12,6 +12,7 @@ from typing import Iterator, List, Optional
 
 import pytest
 import responses
+from support import HI, port_of
 from tcp_state import SYN_SENT, Unanswered, established_to, states_to, wait_until
 
 from g4f_sync import ThreadedStream, errors, run_batch
@@ -20,8 +21,6 @@ from g4f_sync.http import Transport
 from g4f_sync.interrupt import InterruptScope, current_scope
 from g4f_sync.Provider import Koala
 from g4f_sync.Provider.registry import rebase_provider
-
-HI = [{"role": "user", "content": "Hi"}]
 
 
 class Member:
@@ -68,22 +67,14 @@ def test_a_transport_made_in_a_scope_joins_it_and_refuses_to_send_once_interrupt
     assert len(responses.calls) == 0
 
 
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator() as running:
-        yield running
-
-
 @pytest.mark.parametrize(
     "stall",
     [{"fault": "silent", "drop_after": 1}, {"fault": "silent_head"}],
     ids=["reading the body", "waiting for the head"],
 )
-def test_leaving_a_batch_early_stops_the_calls_already_running(
-    emulator: Emulator, stall: dict
-) -> None:
-    fast = emulator.provider(Koala, tokens=["ok"])
-    silent = emulator.provider(Koala, tokens=["a", "b"], **stall)
+def test_leaving_a_batch_early_stops_the_calls_already_running(emu: Emulator, stall: dict) -> None:
+    fast = emu.provider(Koala, tokens=["ok"])
+    silent = emu.provider(Koala, tokens=["a", "b"], **stall)
 
     def ask(provider: type[Koala]) -> str:
         return "".join(provider.create_completion("", HI, timeout=(5, 60)))
@@ -92,8 +83,8 @@ def test_leaving_a_batch_early_stops_the_calls_already_running(
         [lambda: ask(fast), lambda: ask(silent), lambda: ask(silent)], max_workers=3, ordered=False
     )
     assert next(batch).value == "ok"
-    assert emulator.wait_for_requests(3, timeout=5)
-    stalled = [request for request in emulator.requests if request.query.get("fault")]
+    assert emu.wait_for_requests(3, timeout=5)
+    stalled = [request for request in emu.requests if request.query.get("fault")]
     assert len(stalled) == 2
     batch.close()  # what Ctrl-C or break does: without the scopes these would wait for 60 s
     assert all(request.disconnected.wait(5) for request in stalled)
@@ -128,8 +119,8 @@ class Reader(threading.Thread):
             self.error = exc
 
 
-def wait_for_status(emulator: Emulator, status: int) -> bool:
-    return wait_until(lambda: any(r.status == status for r in emulator.requests))
+def wait_for_status(emu: Emulator, status: int) -> bool:
+    return wait_until(lambda: any(r.status == status for r in emu.requests))
 
 
 PHASES = {
@@ -151,15 +142,11 @@ PHASES = {
 
 
 @pytest.mark.parametrize("phase", PHASES)
-def test_interrupt_ends_the_call_in_every_phase_as_cancelled(
-    emulator: Emulator, phase: str
-) -> None:
+def test_interrupt_ends_the_call_in_every_phase_as_cancelled(emu: Emulator, phase: str) -> None:
     query, in_phase = PHASES[phase]
-    stream = emulator.provider(Koala, **query).create_completion(
-        "", HI, timeout=(60, 60), max_retries=1
-    )
+    stream = emu.provider(Koala, **query).create_completion("", HI, timeout=(60, 60), max_retries=1)
     reader = Reader(stream)
-    assert in_phase(emulator, reader)
+    assert in_phase(emu, reader)
     reached = stream.interrupt()
     reader.join(5)  # without the interrupt the call would wait 30 to 60 s
     assert not reader.is_alive()
@@ -167,8 +154,7 @@ def test_interrupt_ends_the_call_in_every_phase_as_cancelled(
     assert str(reader.error) == "Koala: interrupted by the caller"
     assert reader.error.partial == "".join(reader.tokens) == ("a" if "body" in phase else "")
     assert reached or phase == "waiting to retry"  # a pause may hold no socket
-    port = int(emulator.url.rsplit(":", 1)[1])
-    assert wait_until(lambda: established_to(port) == 0)  # the client closed its side
+    assert wait_until(lambda: established_to(port_of(emu.url)) == 0)  # the client closed its side
 
 
 def test_interrupt_ends_a_call_that_is_still_connecting() -> None:
@@ -186,28 +172,28 @@ def test_interrupt_ends_a_call_that_is_still_connecting() -> None:
         assert SYN_SENT not in states_to(server.port)
 
 
-def test_interrupt_before_the_first_next_sends_nothing(emulator: Emulator) -> None:
-    stream = emulator.provider(Koala).create_completion("", HI)
+def test_interrupt_before_the_first_next_sends_nothing(emu: Emulator) -> None:
+    stream = emu.provider(Koala).create_completion("", HI)
     assert stream.interrupt() is False  # nothing in progress
     with pytest.raises(errors.CancelledError, match=r"^Koala: interrupted by the caller$"):
         next(stream)
-    assert emulator.requests == []
+    assert emu.requests == []
 
 
 def test_closing_a_threaded_stream_reaches_a_call_waiting_for_the_head(
-    emulator: Emulator,
+    emu: Emulator,
 ) -> None:
     call = functools.partial(
-        emulator.provider(Koala, fault="silent_head").create_completion,
+        emu.provider(Koala, fault="silent_head").create_completion,
         "",
         HI,
         timeout=(60, 60),
     )
     stream = ThreadedStream(call)
     stream.__enter__()
-    assert emulator.wait_for_requests(1, timeout=5)
+    assert emu.wait_for_requests(1, timeout=5)
     stream.close()
-    assert emulator.requests[0].disconnected.wait(5)
+    assert emu.requests[0].disconnected.wait(5)
     assert not [t for t in threading.enumerate() if t.name.startswith("g4f_sync.Threaded")]
 
 
@@ -228,7 +214,7 @@ for result in run_batch([call] * 4, max_workers=4, progress=False):
 
 def test_ctrl_c_in_a_batch_ends_the_process_though_its_calls_wait_for_the_head() -> None:
     with EmulatorProcess(extra_args=["--fault", "silent_head"]) as emulator:
-        port = int(emulator.url.rsplit(":", 1)[1])
+        port = port_of(emulator.url)
         client = subprocess.Popen(
             [sys.executable, "-c", BATCH_OF_SILENT_CALLS, emulator.url],
             stderr=subprocess.PIPE,

@@ -7,17 +7,12 @@ from typing import List
 
 import pytest
 import responses
+from support import CONVERSATION
 
 from g4f_sync import errors
 from g4f_sync import sse as sse_module
 from g4f_sync.Provider import Koala
 
-CONVERSATION = [
-    {"role": "system", "content": "You are terse."},
-    {"role": "user", "content": "Hi"},
-    {"role": "assistant", "content": "Hello!"},
-    {"role": "user", "content": "Say hello world"},
-]
 REFERENCE_BODY = (
     '{"input": "Say hello world You are terse.", "inputHistory": ["Hi"], '
     '"outputHistory": ["Hello!"], "model": "gpt-4o-mini"}'
@@ -139,11 +134,11 @@ def test_non_streaming_yields_one_string() -> None:
 @responses.activate
 def test_status_errors_are_mapped() -> None:
     mock_answer("nope", status=404)
-    with pytest.raises(
-        errors.ResponseStatusError,
-        match=r"^Koala: HTTP 404 Not Found from POST https://koala.sh/api/gpt/: nope$",
-    ):
+    with pytest.raises(errors.ResponseStatusError, match=r"^Koala: HTTP 404 Not Found") as info:
         list(Koala.create_completion("", CONVERSATION))
+    error = info.value
+    assert (error.status_code, error.body, error.provider) == (404, "nope", "Koala")
+    assert (error.method, error.url) == ("POST", Koala.api_endpoint)
 
 
 @responses.activate

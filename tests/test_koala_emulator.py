@@ -4,133 +4,121 @@ from __future__ import annotations
 
 import gc
 import threading
-from typing import Iterator, List
+from typing import List
 
 import pytest
+from support import FAST, HI
 
 from g4f_sync import Session, errors
 from g4f_sync.emulator import Emulator, KoalaOptions
-from g4f_sync.http import Retry
 from g4f_sync.Provider import Koala
 
-HI = [{"role": "user", "content": "Hi"}]
-FAST = Retry(total=2, backoff=0.001, backoff_max=0.002)
 FRAMINGS = ["chunked", "close"]
 
 
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator() as running:
-        yield running
-
-
-def test_echo_answer_streams_word_by_word(emulator: Emulator) -> None:
-    koala = emulator.provider(Koala)
+def test_echo_answer_streams_word_by_word(emu: Emulator) -> None:
+    koala = emu.provider(Koala)
     message = [{"role": "user", "content": "one two three"}]
     assert list(koala.create_completion("", message)) == ["one ", "two ", "three"]
-    sent = emulator.requests[0].json()
+    sent = emu.requests[0].json()
     assert sent == {
         "input": "one two three",
         "inputHistory": [],
         "outputHistory": [],
         "model": "gpt-4o-mini",
     }
-    assert emulator.requests[0].headers["Origin"] == emulator.url
+    assert emu.requests[0].headers["Origin"] == emu.url
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)
 @pytest.mark.parametrize("line_ending", ["\n", "\r\n", "\r"])
 def test_every_framing_and_line_ending_delivers_the_tokens(
-    emulator: Emulator, framing: str, line_ending: str
+    emu: Emulator, framing: str, line_ending: str
 ) -> None:
-    emulator.koala = KoalaOptions(
+    emu.koala = KoalaOptions(
         tokens=["Hé", "llo ", "wörld 🙂"], framing=framing, line_ending=line_ending
     )  # type: ignore[arg-type]
-    assert list(emulator.provider(Koala).create_completion("", HI)) == ["Hé", "llo ", "wörld 🙂"]
+    assert list(emu.provider(Koala).create_completion("", HI)) == ["Hé", "llo ", "wörld 🙂"]
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)
 def test_each_token_reaches_the_caller_before_the_server_sends_the_next(
-    emulator: Emulator, framing: str
+    emu: Emulator, framing: str
 ) -> None:
-    emulator.koala = KoalaOptions(count=5, gated=True, framing=framing)  # type: ignore[arg-type]
-    stream = emulator.provider(Koala).create_completion("", HI)
+    emu.koala = KoalaOptions(count=5, gated=True, framing=framing)  # type: ignore[arg-type]
+    stream = emu.provider(Koala).create_completion("", HI)
     received: List[str] = []
     for index in range(5):
-        emulator.gate.release()  # allow exactly one more token
+        emu.gate.release()  # allow exactly one more token
         received.append(next(stream))
-        request = emulator.requests[0]
+        request = emu.requests[0]
         assert request.tokens_sent == index + 1  # the server has not sent the next one yet
-    emulator.gate.release()
+    emu.gate.release()
     assert list(stream) == []
     assert received == [f"tok{i} " for i in range(5)]
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)
-def test_done_ends_the_stream_and_closes_the_connection(emulator: Emulator, framing: str) -> None:
-    emulator.koala = KoalaOptions(tokens=["a", "b"], done=True, framing=framing)  # type: ignore[arg-type]
-    assert list(emulator.provider(Koala).create_completion("", HI)) == ["a", "b"]
+def test_done_ends_the_stream_and_closes_the_connection(emu: Emulator, framing: str) -> None:
+    emu.koala = KoalaOptions(tokens=["a", "b"], done=True, framing=framing)  # type: ignore[arg-type]
+    assert list(emu.provider(Koala).create_completion("", HI)) == ["a", "b"]
 
 
-def test_rate_limit_raises_with_retry_after(emulator: Emulator) -> None:
-    emulator.koala = KoalaOptions(fault="rate_limit", retry_after="7")
+def test_rate_limit_raises_with_retry_after(emu: Emulator) -> None:
+    emu.koala = KoalaOptions(fault="rate_limit", retry_after="7")
     with pytest.raises(
         errors.RateLimitError,
         match=r"^Koala: rate limited \(HTTP 429\) by POST .*/api/gpt/; retry after 7 s: Too many",
     ) as info:
-        list(emulator.provider(Koala).create_completion("", HI, max_retries=0))
+        list(emu.provider(Koala).create_completion("", HI, max_retries=0))
     assert info.value.retry_after == 7.0
 
 
-def test_cloudflare_page_raises_cloudflare_error(emulator: Emulator) -> None:
-    emulator.koala = KoalaOptions(fault="cloudflare")
+def test_cloudflare_page_raises_cloudflare_error(emu: Emulator) -> None:
+    emu.koala = KoalaOptions(fault="cloudflare")
     with pytest.raises(errors.CloudflareError, match="answered with a Cloudflare challenge"):
-        list(emulator.provider(Koala).create_completion("", HI, max_retries=0))
+        list(emu.provider(Koala).create_completion("", HI, max_retries=0))
 
 
-def test_server_error_raises_status_error_after_the_retries(emulator: Emulator) -> None:
-    emulator.koala = KoalaOptions(fault="server_error")
+def test_server_error_raises_status_error_after_the_retries(emu: Emulator) -> None:
+    emu.koala = KoalaOptions(fault="server_error")
     with pytest.raises(
         errors.ResponseStatusError, match=r"^Koala: HTTP 500 .*\(after 3 attempts\)$"
     ) as info:
-        list(emulator.provider(Koala).create_completion("", HI, max_retries=FAST))
+        list(emu.provider(Koala).create_completion("", HI, max_retries=FAST))
     assert info.value.status_code == 500
-    assert len(emulator.requests) == 3
+    assert len(emu.requests) == 3
 
 
 @pytest.mark.parametrize("fault", ["rate_limit", "server_error"])
-def test_retries_before_the_first_byte_then_streams(emulator: Emulator, fault: str) -> None:
-    emulator.koala = KoalaOptions(tokens=["ok"], fault=fault, fault_count=1, retry_after="0")  # type: ignore[arg-type]
-    assert list(emulator.provider(Koala).create_completion("", HI, max_retries=FAST)) == ["ok"]
-    assert len(emulator.requests) == 2
+def test_retries_before_the_first_byte_then_streams(emu: Emulator, fault: str) -> None:
+    emu.koala = KoalaOptions(tokens=["ok"], fault=fault, fault_count=1, retry_after="0")  # type: ignore[arg-type]
+    assert list(emu.provider(Koala).create_completion("", HI, max_retries=FAST)) == ["ok"]
+    assert len(emu.requests) == 2
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)
-def test_a_drop_mid_stream_is_not_retried_and_keeps_the_tokens(
-    emulator: Emulator, framing: str
-) -> None:
-    emulator.koala = KoalaOptions(
+def test_a_drop_mid_stream_is_not_retried_and_keeps_the_tokens(emu: Emulator, framing: str) -> None:
+    emu.koala = KoalaOptions(
         tokens=["a", "b", "c", "d"], fault="drop", drop_after=3, framing=framing
     )  # type: ignore[arg-type]
     received: List[str] = []
     with pytest.raises(
         errors.StreamInterruptedError, match=r"^Koala: the connection was lost mid-answer"
     ) as info:
-        for token in emulator.provider(Koala).create_completion("", HI, max_retries=FAST):
+        for token in emu.provider(Koala).create_completion("", HI, max_retries=FAST):
             received.append(token)
     assert received == ["a", "b", "c"]
     assert info.value.partial == "abc"
     assert isinstance(info.value, ConnectionError)
-    assert len(emulator.requests) == 1
+    assert len(emu.requests) == 1
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)
-def test_three_tokens_then_close_never_loses_a_token(emulator: Emulator, framing: str) -> None:
+def test_three_tokens_then_close_never_loses_a_token(emu: Emulator, framing: str) -> None:
     """The reference lost tokens in about half of these runs."""
-    emulator.koala = KoalaOptions(
-        tokens=["x", "y", "z"], fault="drop", drop_after=3, framing=framing
-    )  # type: ignore[arg-type]
-    koala = emulator.provider(Koala)
+    emu.koala = KoalaOptions(tokens=["x", "y", "z"], fault="drop", drop_after=3, framing=framing)  # type: ignore[arg-type]
+    koala = emu.provider(Koala)
     for _ in range(100):
         received: List[str] = []
         with pytest.raises(errors.StreamInterruptedError):
@@ -139,52 +127,52 @@ def test_three_tokens_then_close_never_loses_a_token(emulator: Emulator, framing
         assert received == ["x", "y", "z"]
 
 
-def test_non_streaming_drop_attaches_the_partial_text(emulator: Emulator) -> None:
-    emulator.koala = KoalaOptions(tokens=["a", "b", "c", "d"], fault="drop", drop_after=2)
+def test_non_streaming_drop_attaches_the_partial_text(emu: Emulator) -> None:
+    emu.koala = KoalaOptions(tokens=["a", "b", "c", "d"], fault="drop", drop_after=2)
     with pytest.raises(errors.StreamInterruptedError) as info:
-        list(emulator.provider(Koala).create_completion("", HI, stream=False, max_retries=0))
+        list(emu.provider(Koala).create_completion("", HI, stream=False, max_retries=0))
     assert info.value.partial == "ab"
 
 
-def test_malformed_line_raises_after_the_earlier_tokens(emulator: Emulator) -> None:
-    emulator.koala = KoalaOptions(tokens=["a", "b", "c"], fault="malformed", drop_after=2)
+def test_malformed_line_raises_after_the_earlier_tokens(emu: Emulator) -> None:
+    emu.koala = KoalaOptions(tokens=["a", "b", "c"], fault="malformed", drop_after=2)
     received: List[str] = []
     with pytest.raises(
         errors.ResponseError, match=r"cannot read the event line 'data: \{not json'"
     ) as info:
-        for token in emulator.provider(Koala).create_completion("", HI):
+        for token in emu.provider(Koala).create_completion("", HI):
             received.append(token)
     assert received == ["a", "b"]
     assert info.value.partial == "ab"
 
 
-def test_empty_stream_yields_nothing_and_raises_nothing(emulator: Emulator) -> None:
-    emulator.koala = KoalaOptions(fault="empty")
-    assert list(emulator.provider(Koala).create_completion("", HI)) == []
-    assert list(emulator.provider(Koala).create_completion("", HI, stream=False)) == [""]
+def test_empty_stream_yields_nothing_and_raises_nothing(emu: Emulator) -> None:
+    emu.koala = KoalaOptions(fault="empty")
+    assert list(emu.provider(Koala).create_completion("", HI)) == []
+    assert list(emu.provider(Koala).create_completion("", HI, stream=False)) == [""]
 
 
-def test_silent_server_mid_stream_gives_the_timeout_error(emulator: Emulator) -> None:
-    emulator.koala = KoalaOptions(tokens=["a", "b", "c"], fault="silent", drop_after=1)
+def test_silent_server_mid_stream_gives_the_timeout_error(emu: Emulator) -> None:
+    emu.koala = KoalaOptions(tokens=["a", "b", "c"], fault="silent", drop_after=1)
     received: List[str] = []
     with pytest.raises(errors.TimeoutError, match="went silent mid-answer") as info:
-        for token in emulator.provider(Koala).create_completion("", HI, timeout=(2, 0.3)):
+        for token in emu.provider(Koala).create_completion("", HI, timeout=(2, 0.3)):
             received.append(token)
     assert received == ["a"]
     assert info.value.partial == "a"
     assert isinstance(info.value, TimeoutError)
-    assert emulator.requests[0].disconnected.wait(2)
+    assert emu.requests[0].disconnected.wait(2)
 
 
 def test_silent_server_before_the_answer_gives_the_timeout_error_without_retry(
-    emulator: Emulator,
+    emu: Emulator,
 ) -> None:
-    emulator.koala = KoalaOptions(fault="silent_head")
+    emu.koala = KoalaOptions(fault="silent_head")
     with pytest.raises(
         errors.TimeoutError, match=r"^Koala: the server sent nothing within the read timeout"
     ):
-        list(emulator.provider(Koala).create_completion("", HI, timeout=(2, 0.3), max_retries=FAST))
-    assert len(emulator.requests) == 1
+        list(emu.provider(Koala).create_completion("", HI, timeout=(2, 0.3), max_retries=FAST))
+    assert len(emu.requests) == 1
 
 
 def test_refused_connection_is_a_connection_error() -> None:
@@ -198,36 +186,34 @@ def test_refused_connection_is_a_connection_error() -> None:
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)
-def test_break_then_garbage_collection_closes_the_connection(
-    emulator: Emulator, framing: str
-) -> None:
-    emulator.koala = KoalaOptions(count=1000, delay=0.005, framing=framing)  # type: ignore[arg-type]
-    for token in emulator.provider(Koala).create_completion("", HI):
+def test_break_then_garbage_collection_closes_the_connection(emu: Emulator, framing: str) -> None:
+    emu.koala = KoalaOptions(count=1000, delay=0.005, framing=framing)  # type: ignore[arg-type]
+    for token in emu.provider(Koala).create_completion("", HI):
         assert token == "tok0 "
         break
     gc.collect()
-    assert emulator.requests[0].disconnected.wait(2)
+    assert emu.requests[0].disconnected.wait(2)
 
 
-def test_close_and_with_exit_close_the_connection(emulator: Emulator) -> None:
-    emulator.koala = KoalaOptions(count=1000, delay=0.005)
-    koala = emulator.provider(Koala)
+def test_close_and_with_exit_close_the_connection(emu: Emulator) -> None:
+    emu.koala = KoalaOptions(count=1000, delay=0.005)
+    koala = emu.provider(Koala)
     stream = koala.create_completion("", HI)
     next(stream)
     stream.close()
-    assert emulator.requests[0].disconnected.wait(2)
+    assert emu.requests[0].disconnected.wait(2)
     with koala.create_completion("", HI) as second:
         next(second)
-    assert emulator.requests[1].disconnected.wait(2)
+    assert emu.requests[1].disconnected.wait(2)
     with pytest.raises(StopIteration):
         next(stream)
 
 
 def test_interrupt_from_another_thread_unblocks_a_read_on_a_silent_server(
-    emulator: Emulator,
+    emu: Emulator,
 ) -> None:
-    emulator.koala = KoalaOptions(tokens=["a", "b"], fault="silent", drop_after=1)
-    stream = emulator.provider(Koala).create_completion("", HI)
+    emu.koala = KoalaOptions(tokens=["a", "b"], fault="silent", drop_after=1)
+    stream = emu.provider(Koala).create_completion("", HI)
     assert next(stream) == "a"
     finished = threading.Event()
 
@@ -244,16 +230,16 @@ def test_interrupt_from_another_thread_unblocks_a_read_on_a_silent_server(
     stream.interrupt()
     assert finished.wait(2)
     reader.join(2)
-    assert emulator.requests[0].disconnected.wait(2)
+    assert emu.requests[0].disconnected.wait(2)
 
 
-def test_shared_session_reuses_one_connection(emulator: Emulator) -> None:
-    emulator.koala = KoalaOptions(tokens=["a"])
-    koala = emulator.provider(Koala)
+def test_shared_session_reuses_one_connection(emu: Emulator) -> None:
+    emu.koala = KoalaOptions(tokens=["a"])
+    koala = emu.provider(Koala)
     with Session() as session:
         for _ in range(3):
             assert list(koala.create_completion("", HI, session=session)) == ["a"]
-        pools = session.get_adapter(emulator.url).poolmanager.pools
+        pools = session.get_adapter(emu.url).poolmanager.pools
         keys = pools.keys()  # urllib3's pool container is not iterable itself
         assert [pools[key].num_connections for key in keys] == [1]
-    assert len(emulator.requests) == 3
+    assert len(emu.requests) == 3

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import g4f_sync
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
+import g4f_sync
 
 
 def test_all_lists_exactly_the_public_names() -> None:

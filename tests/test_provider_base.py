@@ -6,14 +6,13 @@ from typing import Any, Iterator
 
 import pytest
 import responses
+from support import HI
 
 from g4f_sync import errors
 from g4f_sync.http import Transport
 from g4f_sync.Provider import Koala, ProviderUtils, __providers__
 from g4f_sync.Provider.base import GeneratorProvider, ProviderModelMixin, validate_messages
 from g4f_sync.Provider.helper import format_prompt, get_random_hex, get_random_string
-
-HI = [{"role": "user", "content": "Hi"}]
 
 
 @pytest.mark.parametrize(
@@ -55,12 +54,10 @@ def test_valid_messages_pass() -> None:
 def test_unsupported_model_fails_before_io_naming_provider_and_models() -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.post(Koala.api_endpoint, body="")
-        with pytest.raises(
-            errors.ModelNotSupportedError,
-            match=r"Koala does not support model 'gpt-9'; it supports: gpt-4o-mini",
-        ) as info:
+        with pytest.raises(errors.ModelNotSupportedError) as info:
             Koala.create_completion("gpt-9", HI)
         assert len(mock.calls) == 0
+    assert str(info.value) == "Koala does not support model 'gpt-9'; it supports: gpt-4o-mini"
     assert isinstance(info.value, ValueError)
 
 
@@ -175,8 +172,9 @@ def test_rebase_provider_keeps_paths_under_the_base_and_adds_the_query() -> None
     assert mirror.api_endpoint == "http://127.0.0.1:8080/proxy/api/gpt/?count=3"
     assert mirror.url == "http://127.0.0.1:8080/proxy/chat?count=3"
     assert Koala.url == "https://koala.sh/chat"
-    with pytest.raises(errors.InvalidRequestError, match=r"base URL 'ftp://x' must be http\(s\)"):
+    with pytest.raises(errors.InvalidRequestError) as info:
         rebase_provider(Koala, "ftp://x")
+    assert str(info.value) == "base URL 'ftp://x' must be http(s)://host[:port][/path]"
 
     class Page:
         url = "https://site.test/"

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List
+from typing import List
 
 import pytest
+from support import HI_THERE, MakeEmulator
 
 from g4f_sync import ChatCompletion, Client, RetryProvider, errors
 from g4f_sync.emulator import Emulator, KoalaOptions
 from g4f_sync.Provider import ChatGptt, Koala
 from g4f_sync.Provider.retry import RetryStream
 
-HI = [{"role": "user", "content": "Hi there"}]
 
-
-@pytest.fixture()
-def emu() -> Iterator[Emulator]:
-    with Emulator(koala=KoalaOptions(tokens=["Hello", ", ", "world"])) as emulator:
-        yield emulator
+@pytest.fixture
+def emu(make_emulator: MakeEmulator) -> Emulator:
+    """Koala answers "Hello, world" in three tokens."""
+    return make_emulator(koala=KoalaOptions(tokens=["Hello", ", ", "world"]))
 
 
 def paths(emu: Emulator) -> List[str]:
@@ -27,7 +26,7 @@ def paths(emu: Emulator) -> List[str]:
 def test_fails_over_to_the_next_provider_before_the_first_token(emu: Emulator) -> None:
     blocked = emu.provider(Koala, fault="cloudflare")
     retry = RetryProvider([blocked, emu.provider(ChatGptt)], shuffle=False)
-    resp = Client(retry).chat.completions.create("", HI)
+    resp = Client(retry).chat.completions.create("", HI_THERE)
     assert (resp.provider, resp.model) == ("ChatGptt", "gpt-4o")
     assert resp.choices[0].message.content == "Hi there"
     assert paths(emu) == ["POST /api/gpt/", "GET /", "POST /wp-admin/admin-ajax.php"]
@@ -35,7 +34,7 @@ def test_fails_over_to_the_next_provider_before_the_first_token(emu: Emulator) -
 
 def test_stream_says_which_provider_answers(emu: Emulator) -> None:
     retry = RetryProvider([emu.provider(Koala, fault="server_error"), emu.provider(Koala)], False)
-    with retry.create_completion("", HI, max_retries=0) as stream:
+    with retry.create_completion("", HI_THERE, max_retries=0) as stream:
         assert isinstance(stream, RetryStream) and stream.provider is None
         assert next(stream) == "Hello"
         assert stream.provider is retry.providers[1]
@@ -52,7 +51,7 @@ def test_every_failure_is_listed_with_its_own_error(emu: Emulator) -> None:
         shuffle=False,
     )
     with pytest.raises(errors.RetryProviderError) as info:
-        Client(retry).chat.completions.create("", HI)
+        Client(retry).chat.completions.create("", HI_THERE)
     error = info.value
     assert [(name, type(e)) for name, e in error.errors] == [
         ("Koala", errors.RateLimitError),
@@ -63,11 +62,8 @@ def test_every_failure_is_listed_with_its_own_error(emu: Emulator) -> None:
     assert "\n" not in message
     assert message.startswith("RetryProvider: all 3 providers failed before answering: ")
     parts = message.split(": ", 2)[2].split(" | ")
-    assert parts[0] == (
-        f"Koala: RateLimitError: rate limited (HTTP 429) by POST"
-        f" {emu.url}/api/gpt/?fault=rate_limit&retry_after=120; retry after 120 s:"
-        " Too many requests, please try again later."
-    )
+    assert parts[0].startswith(f"Koala: RateLimitError: rate limited (HTTP 429) by POST {emu.url}")
+    assert error.errors[0][1].retry_after == 120
     assert parts[1].startswith(
         "Koala: ProviderNotWorkingError: Koala is marked as not working (working = False)"
     )
@@ -85,7 +81,7 @@ def test_a_stream_that_dies_mid_way_is_not_restarted_elsewhere(emu: Emulator) ->
     with pytest.raises(
         errors.StreamInterruptedError, match=r"^Koala: the connection was lost"
     ) as info:
-        for token in retry.create_completion("", HI):
+        for token in retry.create_completion("", HI_THERE):
             received.append(token)
     assert received == ["Hello", ", "]
     assert info.value.partial == "Hello, "
@@ -94,9 +90,11 @@ def test_a_stream_that_dies_mid_way_is_not_restarted_elsewhere(emu: Emulator) ->
 
 def test_an_empty_answer_moves_on(emu: Emulator) -> None:
     retry = RetryProvider([emu.provider(Koala, fault="empty"), emu.provider(ChatGptt)], False)
-    assert ChatCompletion.create("", HI, provider=retry) == "Hi there"
+    assert ChatCompletion.create("", HI_THERE, provider=retry) == "Hi there"
     with pytest.raises(errors.RetryProviderError) as info:
-        ChatCompletion.create("", HI, provider=RetryProvider([emu.provider(Koala, tokens="")]))
+        ChatCompletion.create(
+            "", HI_THERE, provider=RetryProvider([emu.provider(Koala, tokens="")])
+        )
     assert str(info.value) == (
         "RetryProvider: the only provider failed before answering:"
         " Koala: ResponseError: the answer was empty"
@@ -107,9 +105,9 @@ def test_ignore_working_tries_providers_marked_not_working(emu: Emulator) -> Non
     broken = type("Koala", (emu.provider(Koala),), {"working": False})
     retry = RetryProvider([broken], shuffle=False)
     with pytest.raises(errors.RetryProviderError, match="Koala: ProviderNotWorkingError: "):
-        Client(retry).chat.completions.create("", HI)
+        Client(retry).chat.completions.create("", HI_THERE)
     assert emu.requests == []
-    resp = Client(retry).chat.completions.create("", HI, ignore_working=True)
+    resp = Client(retry).chat.completions.create("", HI_THERE, ignore_working=True)
     assert resp.choices[0].message.content == "Hello, world"
 
 
@@ -118,10 +116,12 @@ def test_shuffle_reorders_the_providers_per_call(
 ) -> None:
     monkeypatch.setattr("g4f_sync.Provider.retry.random.shuffle", lambda items: items.reverse())
     providers = [emu.provider(Koala), emu.provider(ChatGptt)]
-    assert Client(RetryProvider(providers)).chat.completions.create("", HI).provider == "ChatGptt"
-    assert (
-        Client(RetryProvider(providers, False)).chat.completions.create("", HI).provider == "Koala"
-    )
+
+    def answering(retry: RetryProvider) -> str:
+        return Client(retry).chat.completions.create("", HI_THERE).provider
+
+    assert answering(RetryProvider(providers)) == "ChatGptt"
+    assert answering(RetryProvider(providers, False)) == "Koala"
 
 
 def test_providers_may_be_given_by_name() -> None:
@@ -134,7 +134,7 @@ def test_providers_may_be_given_by_name() -> None:
     ("providers", "message"),
     [
         ([], "RetryProvider needs at least one provider"),
-        (["Nope"], "no provider named 'Nope'; known: Koala, ChatGptt"),
+        (["Nope"], "no provider named 'Nope'; known: "),
         ([42], "42 is not a provider: give a provider class such as g4f_sync.Provider.Koala"),
     ],
 )
@@ -151,7 +151,7 @@ def test_bad_messages_are_refused_before_any_provider_runs(emu: Emulator) -> Non
 
 
 def test_closing_before_the_first_token_sends_nothing(emu: Emulator) -> None:
-    stream = RetryProvider([emu.provider(Koala)]).create_completion("", HI)
+    stream = RetryProvider([emu.provider(Koala)]).create_completion("", HI_THERE)
     stream.close()
     assert list(stream) == []
     assert emu.requests == []

@@ -475,7 +475,6 @@ def test_single_bytes_or_str_instead_of_chunks_is_rejected(source: object) -> No
 
 @responses.activate
 def test_reads_streaming_response_and_closes_it() -> None:
-    pytest.importorskip("g4f_sync.http")
     body = b"\xef\xbb\xbfid: 1\r\ndata: \xf0\x9f\x98\x80\r\n\r\ndata: b\n\ndata: tail"
     responses.add(responses.GET, "http://sse.test/", body=body, content_type="text/event-stream")
     response = requests.get("http://sse.test/", stream=True)
@@ -491,7 +490,6 @@ def test_reads_streaming_response_and_closes_it() -> None:
 
 @responses.activate
 def test_closing_generator_early_closes_response() -> None:
-    pytest.importorskip("g4f_sync.http")
     body = b"data: a\n\ndata: b\n\n"
     responses.add(responses.GET, "http://sse.test/", body=body, content_type="text/event-stream")
     response = requests.get("http://sse.test/", stream=True)

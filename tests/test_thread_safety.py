@@ -11,9 +11,10 @@ import contextlib
 import functools
 import logging
 import threading
-from typing import Callable, Iterator, List
+from typing import Callable, List
 
 import pytest
+from support import MakeEmulator
 
 from g4f_sync import Client, Session, ThreadedStream, run_batch
 from g4f_sync.emulator import Emulator, KoalaOptions
@@ -25,9 +26,9 @@ POOL_FULL = "Connection pool is full"
 
 
 @pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator(koala=KoalaOptions(gated=True)) as running:
-        yield running
+def emu(make_emulator: MakeEmulator) -> Emulator:
+    """Koala holds every token until a test releases the gate."""
+    return make_emulator(koala=KoalaOptions(gated=True))
 
 
 def question(index: int) -> str:
@@ -39,7 +40,7 @@ def answer(koala: type[Koala], session: Session, index: int) -> str:
     return "".join(koala.create_completion("", messages, session=session))
 
 
-def gated_answers(emulator: Emulator, ask: Callable[[int], str], workers: int) -> List[str]:
+def gated_answers(emu: Emulator, ask: Callable[[int], str], workers: int) -> List[str]:
     """``workers`` threads each get ``ask(index)``, a call that streams one answer from
     the gated emulator; no answer starts before every request has arrived, so all the
     connections are in use together."""
@@ -56,10 +57,10 @@ def gated_answers(emulator: Emulator, ask: Callable[[int], str], workers: int) -
     for thread in threads:
         thread.start()
     try:
-        assert emulator.wait_for_requests(workers, WAIT), "not every request arrived"
+        assert emu.wait_for_requests(workers, WAIT), "not every request arrived"
     finally:
         tokens = sum(len(question(i).split(" ")) for i in range(workers))
-        emulator.gate.release(tokens)
+        emu.gate.release(tokens)
         for thread in threads:
             thread.join(WAIT)
     assert not errors, errors
@@ -67,8 +68,8 @@ def gated_answers(emulator: Emulator, ask: Callable[[int], str], workers: int) -
     return answers
 
 
-def koala_on(emulator: Emulator, session: Session) -> Callable[[int], str]:
-    return functools.partial(answer, emulator.provider(Koala), session)
+def koala_on(emu: Emulator, session: Session) -> Callable[[int], str]:
+    return functools.partial(answer, emu.provider(Koala), session)
 
 
 @pytest.fixture
@@ -79,41 +80,41 @@ def pool_warnings(caplog: pytest.LogCaptureFixture) -> Callable[[], List[str]]:
 
 
 def test_threads_sharing_the_default_session_stream_at_once_without_discarding_connections(
-    emulator: Emulator, pool_warnings: Callable[[], List[str]]
+    emu: Emulator, pool_warnings: Callable[[], List[str]]
 ) -> None:
     workers = DEFAULT_POOL_MAXSIZE
     with Session() as session:
-        answers = gated_answers(emulator, koala_on(emulator, session), workers)
+        answers = gated_answers(emu, koala_on(emu, session), workers)
     assert answers == [question(i) for i in range(workers)]
     assert pool_warnings() == []
 
 
 def test_pool_maxsize_sizes_the_pool_to_more_workers(
-    emulator: Emulator, pool_warnings: Callable[[], List[str]]
+    emu: Emulator, pool_warnings: Callable[[], List[str]]
 ) -> None:
     workers = DEFAULT_POOL_MAXSIZE + 8
     with Session(pool_maxsize=workers) as session:
-        answers = gated_answers(emulator, koala_on(emulator, session), workers)
+        answers = gated_answers(emu, koala_on(emu, session), workers)
     assert answers == [question(i) for i in range(workers)]
     assert pool_warnings() == []
 
 
 def test_a_pool_smaller_than_the_workers_discards_connections_with_a_warning(
-    emulator: Emulator, pool_warnings: Callable[[], List[str]]
+    emu: Emulator, pool_warnings: Callable[[], List[str]]
 ) -> None:
     """The check above can fail: too small a pool still answers, but urllib3 warns."""
     with Session(pool_maxsize=2) as session:
-        answers = gated_answers(emulator, koala_on(emulator, session), 6)
+        answers = gated_answers(emu, koala_on(emu, session), 6)
     assert answers == [question(i) for i in range(6)]
     assert pool_warnings()
 
 
 def test_run_batch_of_client_calls_on_one_session_answers_every_call(
-    emulator: Emulator, pool_warnings: Callable[[], List[str]]
+    emu: Emulator, pool_warnings: Callable[[], List[str]]
 ) -> None:
-    emulator.koala = KoalaOptions()  # not gated: the batch's workers race freely
+    emu.koala = KoalaOptions()  # not gated: the batch's workers race freely
     with Session() as session:
-        client = Client(emulator.provider(Koala), session=session)
+        client = Client(emu.provider(Koala), session=session)
         calls = [
             functools.partial(
                 client.chat.completions.create,
@@ -129,11 +130,11 @@ def test_run_batch_of_client_calls_on_one_session_answers_every_call(
 
 
 def test_threaded_streams_on_one_session_interleave_without_crossing(
-    emulator: Emulator, pool_warnings: Callable[[], List[str]]
+    emu: Emulator, pool_warnings: Callable[[], List[str]]
 ) -> None:
     """Every stream holds its connection while the consumer reads them round-robin."""
-    emulator.koala = KoalaOptions()
-    koala = emulator.provider(Koala)
+    emu.koala = KoalaOptions()
+    koala = emu.provider(Koala)
     count = 12
     with Session() as session, contextlib.ExitStack() as stack:
         streams = [
@@ -165,19 +166,19 @@ def test_threaded_streams_on_one_session_interleave_without_crossing(
 
 @pytest.mark.parametrize("shared_session", [True, False], ids=["with-session", "own-sessions"])
 def test_one_client_shared_by_threads_answers_each_its_own_question(
-    emulator: Emulator, pool_warnings: Callable[[], List[str]], shared_session: bool
+    emu: Emulator, pool_warnings: Callable[[], List[str]], shared_session: bool
 ) -> None:
     """A Client with a session streams on its pool; without, each call has its own."""
     workers = 16
     with contextlib.ExitStack() as stack:
         session = stack.enter_context(Session()) if shared_session else None
-        client = Client(emulator.provider(Koala), session=session)
+        client = Client(emu.provider(Koala), session=session)
 
         def ask(index: int) -> str:
             messages = [{"role": "user", "content": question(index)}]
             chunks = client.chat.completions.create("", messages, stream=True)
             return "".join(chunk.choices[0].delta.content or "" for chunk in chunks)
 
-        answers = gated_answers(emulator, ask, workers)
+        answers = gated_answers(emu, ask, workers)
     assert answers == [question(i) for i in range(workers)]
     assert pool_warnings() == []

@@ -22,15 +22,14 @@ import time
 import traceback
 import types
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Iterator, List, Optional
 
 import pytest
+from support import ROOT
 
 from g4f_sync import errors
 from g4f_sync.threaded import BatchResult, ThreadedStream, progress, run_batch
 
-ROOT = Path(__file__).resolve().parents[1]
 WAIT = 2.0  # generous bound for anything that should happen "at once"
 
 
@@ -360,9 +359,6 @@ def test_timeout_raises_and_leaves_the_stream_usable() -> None:
             release.set()
         stream.timeout = None
         assert list(stream) == ["late"]
-
-
-BAD_TIMEOUT = "timeout must be a positive number of seconds or None, got"
 
 
 @pytest.mark.parametrize(

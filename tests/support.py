@@ -1,0 +1,75 @@
+"""Data and helpers the test modules share, imported by name (``from support import HI``).
+
+Fixtures are in ``conftest.py``; what the kernel says about TCP connections is in
+``tcp_state.py``.
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Sequence
+
+from g4f_sync.emulator import Emulator
+from g4f_sync.http import Retry
+from g4f_sync.Provider import __providers__
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The checkout: the working directory of the subprocesses tests start."""
+
+TIMEOUT = 5.0
+"""A generous bound, in seconds, for what should happen at once on the loopback."""
+
+FAST = Retry(total=2, backoff=0.001, backoff_max=0.002)
+"""Three attempts with no wait to speak of between them."""
+
+# One-message conversations; the emulator echoes their text back.
+HI = [{"role": "user", "content": "Hi"}]
+HI_THERE = [{"role": "user", "content": "Hi there"}]
+
+CONVERSATION: List[Dict[str, str]] = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "Hi"},
+    {"role": "assistant", "content": "Hello!"},
+    {"role": "user", "content": "Say hello world"},
+]
+"""The example conversation of the providers' reference implementations."""
+
+MakeEmulator = Callable[..., Emulator]
+"""The type of the ``make_emulator`` fixture: ``make_emulator(**options)`` starts one."""
+
+
+def provider_names() -> List[str]:
+    """The names in ``g4f_sync.Provider.__providers__``, in its order."""
+    return [provider.__name__ for provider in __providers__]
+
+
+def known_providers() -> str:
+    """How errors list the registered providers: ``"Koala, ChatGptt"``."""
+    return ", ".join(provider_names())
+
+
+def port_of(url: str) -> int:
+    """The port of an ``http://127.0.0.1:<port>`` URL."""
+    return int(url.rsplit(":", 1)[1])
+
+
+def allocations_grown(
+    action: Callable[[], Any], only: Sequence[tracemalloc.Filter], repeat: int
+) -> List[tracemalloc.StatisticDiff]:
+    """The lines (of the files ``only`` names) holding more memory after ``repeat`` more
+    calls of ``action`` than before them; ``action`` runs once first, to fill first-use
+    caches. Empty when nothing is retained per call."""
+    action()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot().filter_traces(only)
+        for _ in range(repeat):
+            action()
+        gc.collect()
+        after = tracemalloc.take_snapshot().filter_traces(only)
+    finally:
+        tracemalloc.stop()
+    return [stat for stat in after.compare_to(before, "lineno") if stat.size_diff > 0]
