@@ -198,12 +198,12 @@ def ask(client: Any, messages: List[Any], args: argparse.Namespace) -> str:
     create = client.chat.completions.create
     options = {"ignore_working": args.ignore_working}
     if args.no_stream:
-        response = create(args.model, messages, **options)
+        response = create(messages, args.model, **options)
         text: str = response.choices[0].message.content
         print(response.to_json() if args.json else text, flush=True)
         return text
     parts: List[str] = []
-    with create(args.model, messages, stream=True, **options) as chunks:
+    with create(messages, args.model, stream=True, **options) as chunks:
         try:
             for chunk in chunks:
                 content = chunk.choices[0].delta.content
@@ -273,7 +273,7 @@ def run_demo(args: argparse.Namespace) -> int:
         for provider in (koala, chatgptt):
             print(f"{provider.__name__}, streamed through g4f_sync.Client:")
             with client.chat.completions.create(
-                "", messages, provider=provider, stream=True
+                messages, "", provider=provider, stream=True
             ) as chunks:
                 for chunk in chunks:
                     print(chunk.choices[0].delta.content or "", end="", flush=True)
@@ -283,8 +283,8 @@ def run_demo(args: argparse.Namespace) -> int:
         calls = [
             partial(
                 client.chat.completions.create,
-                "",
                 [{"role": "user", "content": prompt}],
+                "",
                 provider=(koala, chatgptt)[index % 2],
             )
             for index, prompt in enumerate(DEMO_BATCH)

@@ -76,7 +76,7 @@ def test_chat_streams_the_answer(emu: Emulator) -> None:
 
 def test_each_token_reaches_stdout_before_the_next_is_sent(emu: Emulator) -> None:
     emu.koala.gated = True
-    proc = start("chat", "--base-url", emu.url, "Say hi")
+    proc = start("chat", "--base-url", emu.url, "--provider", "koala", "Say hi")
     try:
         seen = bytearray()
         for expected in (b"Hello", b"Hello, ", b"Hello, world"):
@@ -96,7 +96,7 @@ def test_each_token_reaches_stdout_before_the_next_is_sent(emu: Emulator) -> Non
 
 def test_ctrl_c_mid_stream_closes_the_connection_and_exits_130(emu: Emulator) -> None:
     emu.koala.gated = True
-    proc = start("chat", "--base-url", emu.url, "Say hi")
+    proc = start("chat", "--base-url", emu.url, "--provider", "koala", "Say hi")
     try:
         emu.gate.release()
         read_until(proc, b"Hello", bytearray())
@@ -112,7 +112,7 @@ def test_ctrl_c_mid_stream_closes_the_connection_and_exits_130(emu: Emulator) ->
 
 def test_provider_error_is_one_line_on_stderr_and_exit_1(emu: Emulator) -> None:
     emu.koala.fault = "cloudflare"
-    done = g4f_sync("chat", "--base-url", emu.url, "Say hi")
+    done = g4f_sync("chat", "--base-url", emu.url, "--provider", "koala", "Say hi")
     assert (done.returncode, done.stdout, done.stderr.count("\n")) == (1, "", 1)
     assert done.stderr.startswith(
         f"g4f-sync: CloudflareError: Koala: POST {emu.url}/api/gpt/ answered with a Cloudflare"
@@ -122,18 +122,20 @@ def test_provider_error_is_one_line_on_stderr_and_exit_1(emu: Emulator) -> None:
 
 def test_debug_adds_the_traceback(emu: Emulator) -> None:
     emu.koala.fault = "cloudflare"
-    done = g4f_sync("--debug", "chat", "--base-url", emu.url, "Say hi")
+    done = g4f_sync("--debug", "chat", "--base-url", emu.url, "--provider", "koala", "Say hi")
     assert done.returncode == 1
     assert done.stderr.startswith("Traceback (most recent call last):")
     assert "g4f_sync.errors.CloudflareError: Koala: POST" in done.stderr
     assert done.stderr.splitlines()[-1].startswith("g4f-sync: CloudflareError: Koala: POST")
-    after_command = g4f_sync("chat", "--debug", "--base-url", emu.url, "Say hi")
+    after_command = g4f_sync(
+        "chat", "--debug", "--base-url", emu.url, "--provider", "koala", "Say hi"
+    )
     assert after_command.stderr.startswith("Traceback (most recent call last):")
 
 
 def test_partial_answer_is_printed_before_the_error(emu: Emulator) -> None:
     emu.koala.fault, emu.koala.drop_after = "drop", 2
-    done = g4f_sync("chat", "--base-url", emu.url, "Say hi")
+    done = g4f_sync("chat", "--base-url", emu.url, "--provider", "koala", "Say hi")
     assert (done.returncode, done.stdout) == (1, "Hello, \n")
     assert done.stderr.startswith("g4f-sync: StreamInterruptedError: Koala: the connection was")
     assert done.stderr.count("\n") == 1
@@ -159,7 +161,7 @@ def test_a_seed_provider_is_not_working(emu: Emulator) -> None:
             "g4f-sync: ProviderNotFoundError: no provider named 'Nope'; known: ",
         ),
         (
-            ["chat", "--base-url", "ftp://host", "hi"],
+            ["chat", "--provider", "Koala", "--base-url", "ftp://host", "hi"],
             "g4f-sync: InvalidRequestError: base URL 'ftp://host' must be http(s)://",
         ),
         (
@@ -185,7 +187,7 @@ def test_bad_option_exits_2_with_argparse_usage(capsys: pytest.CaptureFixture[st
 
 
 def test_json_and_no_stream(emu: Emulator) -> None:
-    done = g4f_sync("chat", "--base-url", emu.url, "--json", "Say hi")
+    done = g4f_sync("chat", "--base-url", emu.url, "--provider", "koala", "--json", "Say hi")
     chunks = [json.loads(line) for line in done.stdout.splitlines()]
     assert [c["choices"][0]["delta"]["content"] for c in chunks] == [
         *["Hello", ", ", "world", "!"],
@@ -193,20 +195,29 @@ def test_json_and_no_stream(emu: Emulator) -> None:
     ]
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
     assert {c["object"] for c in chunks} == {"chat.completion.chunk"}
-    whole = g4f_sync("chat", "--base-url", emu.url, "--no-stream", "--json", "Say hi")
+    whole = g4f_sync(
+        "chat", "--base-url", emu.url, "--provider", "koala", "--no-stream", "--json", "Say hi"
+    )
     answer = json.loads(whole.stdout)
     assert (answer["object"], answer["choices"][0]["message"]["content"]) == (
         "chat.completion",
         "Hello, world!",
     )
-    plain = g4f_sync("chat", "--base-url", emu.url, "--no-stream", "Say hi")
+    plain = g4f_sync("chat", "--base-url", emu.url, "--provider", "koala", "--no-stream", "Say hi")
     assert (plain.returncode, plain.stdout) == (0, "Hello, world!\n")
 
 
 def test_conversation_from_stdin_keeps_history(emu: Emulator) -> None:
     emu.koala.tokens = None  # echo the input
     done = g4f_sync(
-        "chat", "--base-url", emu.url, "--system", "Be brief.", stdin="first question\n\nsecond\n"
+        "chat",
+        "--base-url",
+        emu.url,
+        "--provider",
+        "koala",
+        "--system",
+        "Be brief.",
+        stdin="first question\n\nsecond\n",
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == "first question Be brief.\nsecond Be brief.\n"
@@ -217,7 +228,7 @@ def test_conversation_from_stdin_keeps_history(emu: Emulator) -> None:
 
 def test_conversation_goes_on_after_an_error_and_exits_1(emu: Emulator) -> None:
     emu.koala.fault, emu.koala.fault_count = "cloudflare", 1
-    done = g4f_sync("chat", "--base-url", emu.url, stdin="one\ntwo\n")
+    done = g4f_sync("chat", "--base-url", emu.url, "--provider", "koala", stdin="one\ntwo\n")
     assert done.returncode == 1
     assert done.stderr.startswith("g4f-sync: CloudflareError: ") and done.stderr.count("\n") == 1
     assert done.stdout == "Hello, world!\n"

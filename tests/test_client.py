@@ -10,12 +10,13 @@ from typing import Iterator, List, Optional
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from support import HI_THERE, TIMEOUT, MakeEmulator, known_providers, provider_names
+from support import HI_THERE, TIMEOUT, MakeEmulator, known_providers
 
 import g4f_sync.Provider
 from g4f_sync import Client, errors
 from g4f_sync.client import ChatCompletionChunk, ChatCompletionStream
-from g4f_sync.client.completions import _cut, _State
+from g4f_sync.client.text import TextState as _State
+from g4f_sync.client.text import cut as _cut
 from g4f_sync.emulator import Emulator, KoalaOptions
 from g4f_sync.Provider import ChatGptt, Koala
 
@@ -38,7 +39,7 @@ def contents(chunks: List[ChatCompletionChunk]) -> List[Optional[str]]:
 
 
 def test_completion_reads_like_openai(emu: Emulator) -> None:
-    resp = Client(koala(emu)).chat.completions.create("", HI_THERE)
+    resp = Client(koala(emu)).chat.completions.create(HI_THERE, "")
     assert resp.object == "chat.completion"
     assert resp.id.startswith("chatcmpl-") and len(resp.id) > 20
     assert isinstance(resp.created, int)
@@ -60,15 +61,28 @@ def test_model_dump_is_plain_data_shaped_like_openai(emu: Emulator) -> None:
         "created": resp.created,
         "model": "gpt-4o-mini",
         "provider": "Koala",
+        "system_fingerprint": None,
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": "Hello, world!"},
+                "message": {
+                    "role": "assistant",
+                    "content": "Hello, world!",
+                    "refusal": None,
+                    "tool_calls": None,
+                    "reasoning_content": None,
+                },
                 "finish_reason": "stop",
                 "logprobs": None,
             }
         ],
-        "usage": {"prompt_tokens": 2, "completion_tokens": 4, "total_tokens": 6},
+        "usage": {
+            "prompt_tokens": 2,
+            "completion_tokens": 4,
+            "total_tokens": 6,
+            "prompt_tokens_details": None,
+            "completion_tokens_details": None,
+        },
     }
     assert resp.to_dict() == dump
     assert json.loads(resp.model_dump_json()) == dump == json.loads(resp.to_json(indent=2))
@@ -94,7 +108,7 @@ def test_call_options_reach_the_provider(emu: Emulator) -> None:
         (
             {"temperature": 0.2},
             "Koala does not take the option 'temperature'; it takes: ignore_working,"
-            " max_retries, max_tokens, provider, proxy, session, stop, stream, timeout",
+            " max_retries, max_tokens, n, provider, proxy, session, stop, stream, timeout",
         ),
     ],
 )
@@ -102,14 +116,14 @@ def test_an_option_the_provider_does_not_take_is_refused_before_any_request(
     emu: Emulator, option: dict, message: str
 ) -> None:
     with pytest.raises(errors.InvalidRequestError) as info:
-        Client(koala(emu)).chat.completions.create("", HI_THERE, **option)
+        Client(koala(emu)).chat.completions.create(HI_THERE, "", **option)
     assert str(info.value) == message
     assert emu.requests == []
 
 
 def test_chatgptt_answers_through_the_same_client(emu: Emulator) -> None:
     client = Client()
-    resp = client.chat.completions.create("gpt-4", HI_THERE, provider=emu.provider(ChatGptt))
+    resp = client.chat.completions.create(HI_THERE, "gpt-4", provider=emu.provider(ChatGptt))
     assert (resp.provider, resp.model) == ("ChatGptt", "gpt-4")
     assert resp.choices[0].message.content == "Hi there"
 
@@ -118,7 +132,7 @@ def test_an_error_carries_the_partial_answer(emu: Emulator) -> None:
     with pytest.raises(
         errors.StreamInterruptedError, match="Koala: the connection was lost"
     ) as info:
-        Client(koala(emu, fault="drop", drop_after=2)).chat.completions.create("", HI_THERE)
+        Client(koala(emu, fault="drop", drop_after=2)).chat.completions.create(HI_THERE, "")
     assert info.value.partial == "Hello, "
 
 
@@ -126,7 +140,7 @@ def test_an_error_carries_the_partial_answer(emu: Emulator) -> None:
 
 
 def test_stream_chunks_read_like_openai(emu: Emulator) -> None:
-    with Client(koala(emu)).chat.completions.create("", HI_THERE, stream=True) as stream:
+    with Client(koala(emu)).chat.completions.create(HI_THERE, "", stream=True) as stream:
         assert isinstance(stream, ChatCompletionStream)
         chunks = list(stream)
     assert contents(chunks) == ["Hello", ", ", "world", "!", None]
@@ -140,21 +154,30 @@ def test_stream_chunks_read_like_openai(emu: Emulator) -> None:
         "created": chunks[0].created,
         "model": "gpt-4o-mini",
         "provider": "Koala",
+        "system_fingerprint": None,
+        "usage": None,
         "choices": [
             {
                 "index": 0,
-                "delta": {"role": "assistant", "content": "Hello"},
+                "delta": {
+                    "role": "assistant",
+                    "content": "Hello",
+                    "refusal": None,
+                    "tool_calls": None,
+                    "reasoning_content": None,
+                },
                 "finish_reason": None,
                 "logprobs": None,
             }
         ],
     }
+    assert [chunk.choices[0].delta.role for chunk in chunks] == ["assistant"] + [None] * 4
     assert json.loads(chunks[-1].model_dump_json())["choices"][0]["delta"]["content"] is None
 
 
 def test_closing_a_stream_closes_the_connection(emu: Emulator) -> None:
     emu.koala.gated = True
-    stream = Client(koala(emu)).chat.completions.create("", HI_THERE, stream=True, timeout=TIMEOUT)
+    stream = Client(koala(emu)).chat.completions.create(HI_THERE, "", stream=True, timeout=TIMEOUT)
     emu.gate.release()
     assert next(stream).choices[0].delta.content == "Hello"
     stream.close()
@@ -165,7 +188,7 @@ def test_closing_a_stream_closes_the_connection(emu: Emulator) -> None:
 def test_a_token_is_released_at_once_when_it_cannot_begin_a_stop(emu: Emulator) -> None:
     emu.koala.gated = True
     create = Client(koala(emu)).chat.completions.create
-    with create("", HI_THERE, stream=True, stop=["\n\n", "STOP"], timeout=TIMEOUT) as stream:
+    with create(HI_THERE, "", stream=True, stop=["\n\n", "STOP"], timeout=TIMEOUT) as stream:
         emu.gate.release()  # one token only: the chunk must come before the next is sent
         assert next(stream).choices[0].delta.content == "Hello"
         emu.gate.release(3)
@@ -178,7 +201,7 @@ def test_a_token_is_released_at_once_when_it_cannot_begin_a_stop(emu: Emulator) 
 def test_stop_straddling_chunks_cuts_and_closes(emu: Emulator) -> None:
     emu.koala.gated = True
     create = Client(koala(emu, tokens=["a<", "/", "e", "nd>b", "c"])).chat.completions.create
-    with create("", HI_THERE, stream=True, stop="</end>", timeout=TIMEOUT) as stream:
+    with create(HI_THERE, "", stream=True, stop="</end>", timeout=TIMEOUT) as stream:
         emu.gate.release(4)
         chunks = list(stream)
     assert contents(chunks) == ["a", None]
@@ -188,20 +211,20 @@ def test_stop_straddling_chunks_cuts_and_closes(emu: Emulator) -> None:
 
 def test_held_text_that_is_no_stop_after_all_is_released(emu: Emulator) -> None:
     create = Client(koala(emu, tokens=["x S", "Tand", "y"])).chat.completions.create
-    chunks = list(create("", HI_THERE, stream=True, stop="STOP"))
+    chunks = list(create(HI_THERE, "", stream=True, stop="STOP"))
     assert contents(chunks) == ["x ", "STand", "y", None]
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
 def test_held_text_is_released_when_the_answer_ends(emu: Emulator) -> None:
     create = Client(koala(emu, tokens=["one", " ST"])).chat.completions.create
-    chunks = list(create("", HI_THERE, stream=True, stop="STOP"))
+    chunks = list(create(HI_THERE, "", stream=True, stop="STOP"))
     assert contents(chunks) == ["one", " ", "ST", None]
 
 
 def test_earliest_of_several_stops_wins_without_streaming(emu: Emulator) -> None:
     create = Client(koala(emu, tokens=["Hello", " wor", "ld", " again"])).chat.completions.create
-    resp = create("", HI_THERE, stop=["again", "o w", "xyz"])
+    resp = create(HI_THERE, "", stop=["again", "o w", "xyz"])
     assert resp.choices[0].message.content == "Hell"
     assert resp.choices[0].finish_reason == "stop"
     assert resp.usage.completion_tokens == 2  # tokens read until the stop showed up
@@ -212,23 +235,23 @@ def test_the_stop_completed_first_ends_the_answer_however_the_text_is_chunked(
     emu: Emulator, tokens: List[str]
 ) -> None:
     create = Client(koala(emu, tokens=tokens)).chat.completions.create
-    resp = create("", HI_THERE, stop=["\n", "Hello\nWorld"])
+    resp = create(HI_THERE, "", stop=["\n", "Hello\nWorld"])
     assert (resp.choices[0].message.content, resp.choices[0].finish_reason) == ("Hello", "stop")
-    chunks = list(create("", HI_THERE, stream=True, stop=["\n", "Hello\nWorld"]))
+    chunks = list(create(HI_THERE, "", stream=True, stop=["\n", "Hello\nWorld"]))
     assert contents(chunks) == ["Hello", None]
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
 def test_of_stops_completed_at_the_same_point_the_longest_wins(emu: Emulator) -> None:
     create = Client(koala(emu, tokens=["one t", "wo"])).chat.completions.create
-    chunks = list(create("", HI_THERE, stream=True, stop=["wo", "two"]))
+    chunks = list(create(HI_THERE, "", stream=True, stop=["wo", "two"]))
     assert contents(chunks) == ["one ", None]  # "t" was held: "two" could (and did) follow
 
 
 def test_text_only_a_later_completed_stop_could_cut_is_released_at_once(emu: Emulator) -> None:
     emu.koala.gated = True
     create = Client(koala(emu, tokens=["ha", "bc"])).chat.completions.create
-    with create("", HI_THERE, stream=True, stop=["abc", "b"], timeout=TIMEOUT) as stream:
+    with create(HI_THERE, "", stream=True, stop=["abc", "b"], timeout=TIMEOUT) as stream:
         emu.gate.release()  # "a" begins "abc", but "b" would end the answer before "abc" can
         assert next(stream).choices[0].delta.content == "ha"
         emu.gate.release()
@@ -237,18 +260,18 @@ def test_text_only_a_later_completed_stop_could_cut_is_released_at_once(emu: Emu
 
 def test_max_tokens_ends_with_length(emu: Emulator) -> None:
     client = Client(koala(emu))
-    resp = client.chat.completions.create("", HI_THERE, max_tokens=2)
+    resp = client.chat.completions.create(HI_THERE, "", max_tokens=2)
     assert resp.choices[0].message.content == "Hello, "
     assert resp.choices[0].finish_reason == "length"
     assert resp.usage.completion_tokens == 2
-    chunks = list(client.chat.completions.create("", HI_THERE, stream=True, max_tokens=3))
+    chunks = list(client.chat.completions.create(HI_THERE, "", stream=True, max_tokens=3))
     assert contents(chunks) == ["Hello", ", ", "world", None]
     assert chunks[-1].choices[0].finish_reason == "length"
 
 
 def test_max_tokens_releases_held_text(emu: Emulator) -> None:
     create = Client(koala(emu, tokens=["a S", "b"])).chat.completions.create
-    resp = create("", HI_THERE, max_tokens=1, stop="STOP")
+    resp = create(HI_THERE, "", max_tokens=1, stop="STOP")
     assert (resp.choices[0].message.content, resp.choices[0].finish_reason) == ("a S", "length")
 
 
@@ -268,7 +291,7 @@ def test_bad_stop_or_max_tokens_is_refused_before_any_request(
     emu: Emulator, kwargs: dict, message: str
 ) -> None:
     with pytest.raises(errors.InvalidRequestError, match=message):
-        Client(koala(emu)).chat.completions.create("", HI_THERE, **kwargs)
+        Client(koala(emu)).chat.completions.create(HI_THERE, "", **kwargs)
     assert emu.requests == []
 
 
@@ -358,19 +381,19 @@ def test_not_working_provider_says_how_to_override(emu: Emulator) -> None:
     broken = type("Koala", (koala(emu),), {"working": False})
     create = Client(broken).chat.completions.create
     with pytest.raises(errors.ProviderNotWorkingError) as info:
-        create("", HI_THERE)
+        create(HI_THERE, "")
     assert str(info.value) == (
         "Koala is marked as not working (working = False): its public service is gone."
         " Pass ignore_working=True to call it anyway, or use a subclass with working = True"
         " pointed at a live host, e.g. Emulator().provider(Koala) from g4f_sync.emulator"
     )
     assert emu.requests == []
-    assert create("", HI_THERE, ignore_working=True).choices[0].message.content == "Hello, world!"
+    assert create(HI_THERE, "", ignore_working=True).choices[0].message.content == "Hello, world!"
 
 
 def test_seed_providers_are_not_working() -> None:
     with pytest.raises(errors.ProviderNotWorkingError, match=r"^ChatGptt is marked as not working"):
-        Client().chat.completions.create("", HI_THERE, provider="ChatGptt")
+        Client().chat.completions.create(HI_THERE, "", provider="ChatGptt")
 
 
 def test_no_provider_means_the_first_working_one_supporting_the_model(
@@ -379,28 +402,33 @@ def test_no_provider_means_the_first_working_one_supporting_the_model(
     chatgptt = emu.provider(ChatGptt)
     monkeypatch.setattr(g4f_sync.Provider, "__providers__", [Koala, koala(emu), chatgptt])
     create = Client().chat.completions.create
-    assert create("", HI_THERE).provider == "Koala"  # the emulated one: the seed is not working
-    resp = create("gpt-4", HI_THERE)
+    assert create(HI_THERE, "").provider == "Koala"  # the emulated one: the seed is not working
+    resp = create(HI_THERE, "gpt-4")
     assert (resp.provider, resp.model) == ("ChatGptt", "gpt-4")
     with pytest.raises(errors.ProviderNotFoundError) as info:
-        create("claude", HI_THERE)
+        create(HI_THERE, "claude")
     assert str(info.value) == (
         "no working provider supports model 'claude'; considered: Koala (not working),"
         " Koala (does not support model 'claude'), ChatGptt (does not support model 'claude');"
-        " pass provider=... with ignore_working=True to try one"
+        f" pass provider=... with ignore_working=True to try one{OPENAI_HINT}"
     )
+
+
+OPENAI_HINT = "; for an OpenAI-compatible server, pass base_url=... (Ollama, llama.cpp, ...)"
 
 
 def test_no_working_provider_at_all_lists_what_was_considered() -> None:
-    """Every registered provider is a seed whose public service is gone."""
+    """Every provider open to choice is a seed whose public service is gone; the
+    OpenAI-compatible presets are not chosen for you (each needs a server you run)."""
     with pytest.raises(errors.ProviderNotFoundError) as info:
-        Client().chat.completions.create("", HI_THERE)
-    considered = ", ".join(f"{name} (not working)" for name in provider_names())
+        Client().chat.completions.create(HI_THERE, "")
+    names = [p.__name__ for p in g4f_sync.Provider.__providers__ if p.auto_select]
+    considered = ", ".join(f"{name} (not working)" for name in names)
     assert str(info.value) == (
         f"no working provider is available; considered: {considered};"
-        " pass provider=... with ignore_working=True to try one"
+        f" pass provider=... with ignore_working=True to try one{OPENAI_HINT}"
     )
-    assert info.value.considered == [(name, "not working") for name in provider_names()]
+    assert info.value.considered == [(name, "not working") for name in names]
 
 
 @pytest.mark.parametrize(

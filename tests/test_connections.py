@@ -69,7 +69,7 @@ def test_a_held_retry_provider_error_holds_no_connection(emu: Emulator) -> None:
         shuffle=False,
     )
     with pytest.raises(errors.RetryProviderError) as info:
-        Client(both, max_retries=0).chat.completions.create("", HI_THERE)
+        Client(both, max_retries=0).chat.completions.create(HI_THERE, "")
     assert [type(error) for _, error in info.value.errors] == [
         errors.RateLimitError,
         errors.CloudflareError,
@@ -81,7 +81,7 @@ def test_a_held_retry_provider_error_holds_no_connection(emu: Emulator) -> None:
 def test_failed_results_kept_from_a_batch_hold_no_connection(emu: Emulator) -> None:
     limited = emu.provider(Koala, fault="server_error")
     calls = [
-        functools.partial(Client(limited, max_retries=0).chat.completions.create, "", HI_THERE)
+        functools.partial(Client(limited, max_retries=0).chat.completions.create, HI_THERE, "")
     ]
     results = list(run_batch(calls * 50, max_workers=8))
     assert all(isinstance(result.error, errors.ResponseStatusError) for result in results)

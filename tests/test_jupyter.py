@@ -67,14 +67,14 @@ print(json.dumps(list(LocalKoala.create_completion("", ask("one string please"),
 
 CLIENT_STREAMING = """
 client = g4f_sync.Client(LocalKoala)
-with client.chat.completions.create("", ask("client streaming here"), stream=True) as chunks:
+with client.chat.completions.create(ask("client streaming here"), "", stream=True) as chunks:
     print(json.dumps([
         [chunk.choices[0].delta.content, chunk.choices[0].finish_reason] for chunk in chunks
     ]))
 """
 
 CLIENT_NON_STREAMING = """
-response = client.chat.completions.create("", ask("client in one piece"))
+response = client.chat.completions.create(ask("client in one piece"), "")
 legacy = g4f_sync.ChatCompletion.create("", ask("legacy in one piece"), provider=LocalKoala)
 print(json.dumps([response.choices[0].message.content, response.choices[0].finish_reason, legacy]))
 """

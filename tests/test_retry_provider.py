@@ -26,7 +26,7 @@ def paths(emu: Emulator) -> List[str]:
 def test_fails_over_to_the_next_provider_before_the_first_token(emu: Emulator) -> None:
     blocked = emu.provider(Koala, fault="cloudflare")
     retry = RetryProvider([blocked, emu.provider(ChatGptt)], shuffle=False)
-    resp = Client(retry).chat.completions.create("", HI_THERE)
+    resp = Client(retry).chat.completions.create(HI_THERE, "")
     assert (resp.provider, resp.model) == ("ChatGptt", "gpt-4o")
     assert resp.choices[0].message.content == "Hi there"
     assert paths(emu) == ["POST /api/gpt/", "GET /", "POST /wp-admin/admin-ajax.php"]
@@ -51,7 +51,7 @@ def test_every_failure_is_listed_with_its_own_error(emu: Emulator) -> None:
         shuffle=False,
     )
     with pytest.raises(errors.RetryProviderError) as info:
-        Client(retry).chat.completions.create("", HI_THERE)
+        Client(retry).chat.completions.create(HI_THERE, "")
     error = info.value
     assert [(name, type(e)) for name, e in error.errors] == [
         ("Koala", errors.RateLimitError),
@@ -105,9 +105,9 @@ def test_ignore_working_tries_providers_marked_not_working(emu: Emulator) -> Non
     broken = type("Koala", (emu.provider(Koala),), {"working": False})
     retry = RetryProvider([broken], shuffle=False)
     with pytest.raises(errors.RetryProviderError, match="Koala: ProviderNotWorkingError: "):
-        Client(retry).chat.completions.create("", HI_THERE)
+        Client(retry).chat.completions.create(HI_THERE, "")
     assert emu.requests == []
-    resp = Client(retry).chat.completions.create("", HI_THERE, ignore_working=True)
+    resp = Client(retry).chat.completions.create(HI_THERE, "", ignore_working=True)
     assert resp.choices[0].message.content == "Hello, world"
 
 
@@ -118,7 +118,7 @@ def test_shuffle_reorders_the_providers_per_call(
     providers = [emu.provider(Koala), emu.provider(ChatGptt)]
 
     def answering(retry: RetryProvider) -> str:
-        return Client(retry).chat.completions.create("", HI_THERE).provider
+        return Client(retry).chat.completions.create(HI_THERE, "").provider
 
     assert answering(RetryProvider(providers)) == "ChatGptt"
     assert answering(RetryProvider(providers, False)) == "Koala"

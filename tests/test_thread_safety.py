@@ -118,8 +118,8 @@ def test_run_batch_of_client_calls_on_one_session_answers_every_call(
         calls = [
             functools.partial(
                 client.chat.completions.create,
-                "",
                 [{"role": "user", "content": question(i)}],
+                "",
             )
             for i in range(48)
         ]
@@ -176,7 +176,7 @@ def test_one_client_shared_by_threads_answers_each_its_own_question(
 
         def ask(index: int) -> str:
             messages = [{"role": "user", "content": question(index)}]
-            chunks = client.chat.completions.create("", messages, stream=True)
+            chunks = client.chat.completions.create(messages, "", stream=True)
             return "".join(chunk.choices[0].delta.content or "" for chunk in chunks)
 
         answers = gated_answers(emu, ask, workers)
