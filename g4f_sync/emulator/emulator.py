@@ -161,11 +161,19 @@ class Emulator:
         and ``__name__`` unchanged. ``query`` is appended to ``api_endpoint`` and to ``url``
         as per-request options (``count=5``, ``tokens=["a", "b"]``, ``fault=None``,
         ``done=True``), so a provider that loads a page first sends them there too.
+
+        An OpenAI-compatible provider (one with a ``rebased`` classmethod: ``Custom``, the
+        presets) gets the OpenAI service's base, ``url + "/v1"``, whatever its own path
+        (OpenRouter's ``/api/v1``, Groq's ``/openai/v1``), and ``query`` on every request.
         """
         from ..Provider.registry import rebase_provider
+        from .openai import API_BASE
 
         options = {name: _query_value(value) for name, value in query.items()}
-        return rebase_provider(provider, self.url, query=options)  # type: ignore[arg-type,return-value]
+        base = self.url
+        if callable(getattr(provider, "rebased", None)):
+            base += API_BASE
+        return rebase_provider(provider, base, query=options)  # type: ignore[arg-type,return-value]
 
     def _started(self) -> LoopbackServer:
         if self._server is None:

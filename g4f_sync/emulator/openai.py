@@ -187,6 +187,7 @@ from .query import optional, parse_bool, parse_tokens
 from .service import Service, echo_tokens
 
 __all__ = [
+    "API_BASE",
     "FAULTS",
     "REASONING_FIELDS",
     "USAGE_SHAPES",
@@ -215,8 +216,10 @@ USAGE_SHAPES: tuple[str, ...] = get_args(UsageShape)
 ReasoningField = Literal["reasoning_content", "reasoning"]
 REASONING_FIELDS: tuple[str, ...] = get_args(ReasoningField)
 
-CHAT_PATH = "/v1/chat/completions"
-MODELS_PATH = "/v1/models"
+API_BASE = "/v1"
+"""The path an OpenAI client's ``base_url`` ends with: ``emu.url + API_BASE``."""
+CHAT_PATH = API_BASE + "/chat/completions"
+MODELS_PATH = API_BASE + "/models"
 DEFAULT_MODELS = ("emulated-gpt", "emulated-mini")
 MODEL_CREATED = 1_700_000_000
 SYSTEM_FINGERPRINT = "fp_emulated"
