@@ -35,7 +35,7 @@ from ...sse import iter_events
 from ...typing import Messages
 from ..base import ChunkProvider, ProviderModelMixin
 
-__all__ = ["MODELS_CACHE_SECONDS", "OpenaiTemplate"]
+__all__ = ["MODELS_CACHE_SECONDS", "OpenaiTemplate", "checked_base_url"]
 
 MODELS_CACHE_SECONDS = 60.0
 """How long a server's model list is reused before ``GET /models`` is sent again."""
@@ -134,16 +134,17 @@ class OpenaiTemplate(ChunkProvider, ProviderModelMixin):
     def resolve_base_url(cls, base_url: Optional[str] = None) -> str:
         """The base URL a call uses: ``base_url``, else ``base_url_env``'s value, else
         the class's. One without a path (``http://host:1234``, or ``host:1234`` from the
-        environment) takes the class's path (``/v1``)."""
-        given = base_url or (os.environ.get(cls.base_url_env, "") if cls.base_url_env else "")
-        url = with_default_path(given, cls.base_url) if given else cls.base_url
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            source = "base_url" if base_url else (cls.base_url_env or "base_url")
-            raise errors.InvalidRequestError(
-                f"{cls.__name__}: {source} {url!r} must be http(s)://host[:port]/path"
-            )
-        return url.rstrip("/")
+        environment) takes the class's path (``/v1``). Raises
+        :class:`~g4f_sync.errors.InvalidRequestError` quoting the value as given when it
+        is no ``http(s)://host[:port]/path``."""
+        from_env = os.environ.get(cls.base_url_env, "") if cls.base_url_env else ""
+        if base_url:
+            source, given = "base_url", base_url
+        elif from_env:
+            source, given = cls.base_url_env, from_env
+        else:
+            source, given = "base_url", cls.base_url
+        return checked_base_url(cls.__name__, source, given, cls.base_url)
 
     @classmethod
     def resolve_api_key(cls, api_key: Optional[str] = None) -> Optional[str]:
@@ -274,7 +275,7 @@ class OpenaiTemplate(ChunkProvider, ProviderModelMixin):
     def rebased(cls, base_url: str, query: Optional[Mapping[str, str]] = None) -> type:
         """A subclass that talks to ``base_url`` (one without a path takes this class's:
         ``/v1``), adding ``query`` to every request; ``working = True``, same name."""
-        url = with_default_path(base_url, cls.base_url)
+        url = checked_base_url(cls.__name__, "base_url", base_url, cls.base_url)
         attributes: Dict[str, Any] = {
             "base_url": url,
             "url": url,
@@ -285,9 +286,7 @@ class OpenaiTemplate(ChunkProvider, ProviderModelMixin):
             "__qualname__": cls.__qualname__,
             "__doc__": cls.__doc__,
         }
-        rebased = type(cls.__name__, (cls,), attributes)
-        rebased.resolve_base_url()  # checks it now, before any call
-        return rebased
+        return type(cls.__name__, (cls,), attributes)
 
 
 def with_default_path(url: str, default: str) -> str:
@@ -299,3 +298,25 @@ def with_default_path(url: str, default: str) -> str:
     if parts.path in ("", "/"):
         parts = parts._replace(path=urlsplit(default).path)
     return urlunsplit(parts)
+
+
+def checked_base_url(owner: str, source: str, given: str, default: str) -> str:
+    """``given`` (what ``source`` says) as a base URL, :func:`with_default_path` applied
+    and no trailing slash; :class:`~g4f_sync.errors.InvalidRequestError` quoting it as
+    given unless it is ``http(s)://host[:port]/path`` with a valid port and no space."""
+    url = with_default_path(given, default) if given else ""
+    parts = urlsplit(url)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or out of range
+        port_ok = False
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not port_ok
+        or any(character.isspace() for character in url)
+    ):
+        raise errors.InvalidRequestError(
+            f"{owner}: {source} {given!r} must be http(s)://host[:port]/path"
+        )
+    return url.rstrip("/")
