@@ -88,7 +88,6 @@ class Models:
         list_models = getattr(provider, "list_models", None)
         if callable(list_models):
             options = client.request_options(provider)
-            options.pop("extra_headers", None)
             return list_models(refresh=refresh, **options)  # type: ignore[no-any-return]
         names = getattr(provider, "get_models", lambda: [])()
         return ModelList([Model(name, owned_by=provider_name(provider)) for name in names])

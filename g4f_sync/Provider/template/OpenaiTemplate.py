@@ -35,12 +35,14 @@ from ...sse import iter_events
 from ...typing import Messages
 from ..base import ChunkProvider, ProviderModelMixin
 
-__all__ = ["MODELS_CACHE_SECONDS", "OpenaiTemplate", "checked_base_url"]
+__all__ = ["MODELS_CACHE_SECONDS", "MODELS_CACHE_SIZE", "OpenaiTemplate", "checked_base_url"]
 
 MODELS_CACHE_SECONDS = 60.0
 """How long a server's model list is reused before ``GET /models`` is sent again."""
+MODELS_CACHE_SIZE = 64
+"""Most model lists kept (one per URL, query, key and headers); the oldest goes first."""
 
-_models_cache: Dict[Tuple[str, str], Tuple[float, ModelList]] = {}
+_models_cache: Dict[Tuple[Any, ...], Tuple[float, ModelList]] = {}
 _models_lock = threading.Lock()
 
 
@@ -187,13 +189,15 @@ class OpenaiTemplate(ChunkProvider, ProviderModelMixin):
     ) -> Iterator[ChatCompletionChunk]:
         root = cls.resolve_base_url(base_url)
         key = cls.resolve_api_key(api_key)
+        query = {**cls.query, **(extra_query or {})}
         if not model:
-            model = cls.first_model(root, key, transport)
+            headers = cls.request_headers(key, False, extra_headers)
+            model = cls.first_model(root, headers, query, transport)
         response = transport.post(
             f"{root}/chat/completions",
             json=build_payload(model, messages, stream, options),
             headers=cls.request_headers(key, stream, extra_headers),
-            params={**cls.query, **(extra_query or {})},
+            params=query,
         )
         kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if kind != "text/event-stream":  # a whole answer (also from a server that never streams)
@@ -210,10 +214,17 @@ class OpenaiTemplate(ChunkProvider, ProviderModelMixin):
             yield read_chunk(decoded, cls.__name__)
 
     @classmethod
-    def first_model(cls, base_url: str, api_key: Optional[str], transport: Transport) -> str:
-        """The first model the server lists, for a call that names none;
-        :class:`~g4f_sync.errors.NotFoundError` when it lists none."""
-        models = cls._models(base_url, api_key, transport, refresh=False)
+    def first_model(
+        cls,
+        base_url: str,
+        headers: Mapping[str, str],
+        query: Mapping[str, str],
+        transport: Transport,
+    ) -> str:
+        """The first model the server lists (asked with the call's ``headers`` and
+        ``query``), for a call that names none; :class:`~g4f_sync.errors.NotFoundError`
+        when it lists none."""
+        models = cls._models(base_url, headers, query, transport, refresh=False)
         if not models.data:
             raise errors.NotFoundError(
                 f"{base_url}/models lists no model: pass model=...", status_code=404
@@ -230,12 +241,24 @@ class OpenaiTemplate(ChunkProvider, ProviderModelMixin):
         timeout: TimeoutLike = None,
         max_retries: Union[Retry, int, None] = None,
         session: Optional[requests.Session] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, str]] = None,
         refresh: bool = False,
     ) -> ModelList:
-        """The server's models (``GET <base_url>/models``), reused for
-        :data:`MODELS_CACHE_SECONDS` per base URL and key unless ``refresh``."""
+        """The server's models (``GET <base_url>/models``, with ``extra_headers`` and
+        ``extra_query`` as a chat request), reused for :data:`MODELS_CACHE_SECONDS` per
+        URL (query included), key and headers unless ``refresh``."""
+        given = {
+            "base_url": base_url,
+            "api_key": api_key,
+            "extra_headers": extra_headers,
+            "extra_query": extra_query,
+        }
+        check_request_options(cls.__name__, given)
         url = cls.resolve_base_url(base_url)
         key = cls.resolve_api_key(api_key)
+        headers = cls.request_headers(key, False, extra_headers)
+        query = {**cls.query, **(extra_query or {})}
         transport = Transport(
             session=session,
             proxy=proxy,
@@ -244,7 +267,7 @@ class OpenaiTemplate(ChunkProvider, ProviderModelMixin):
             secrets=(key,) if key else (),
         )
         try:
-            return cls._models(url, key, transport, refresh=refresh)
+            return cls._models(url, headers, query, transport, refresh=refresh)
         except errors.G4FError as error:
             error.provider = error.provider or cls.__name__
             raise
@@ -253,22 +276,28 @@ class OpenaiTemplate(ChunkProvider, ProviderModelMixin):
 
     @classmethod
     def _models(
-        cls, base_url: str, api_key: Optional[str], transport: Transport, *, refresh: bool
+        cls,
+        base_url: str,
+        headers: Mapping[str, str],
+        query: Mapping[str, str],
+        transport: Transport,
+        *,
+        refresh: bool,
     ) -> ModelList:
-        cache_key = (base_url, api_key or "")
+        # What may change the answer: the URL with its query, and the headers (the key).
+        cache_key = (base_url, tuple(sorted(query.items())), tuple(sorted(headers.items())))
         now = time.monotonic()
         with _models_lock:
             cached = _models_cache.get(cache_key)
         if cached is not None and not refresh and now - cached[0] < MODELS_CACHE_SECONDS:
             return cached[1]
-        response = transport.get(
-            f"{base_url}/models",
-            headers=cls.request_headers(api_key, False, None),
-            params=dict(cls.query),
-        )
+        response = transport.get(f"{base_url}/models", headers=dict(headers), params=dict(query))
         models = read_models(read_json(response))
         with _models_lock:
+            _models_cache.pop(cache_key, None)
             _models_cache[cache_key] = (now, models)
+            while len(_models_cache) > MODELS_CACHE_SIZE:
+                del _models_cache[next(iter(_models_cache))]  # the oldest stored
         return models
 
     @classmethod
