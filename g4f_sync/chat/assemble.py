@@ -44,7 +44,7 @@ class _Choice:
         self.refusal: List[str] = []
         self.tools: Dict[int, _ToolCall] = {}
         self.finish_reason: Optional[str] = None
-        self.logprobs: Optional[Dict[str, List[Any]]] = None
+        self.logprobs: Optional[Dict[str, Any]] = None
 
     def add(self, choice: ChunkChoice) -> None:
         delta = choice.delta
@@ -69,8 +69,12 @@ class _Choice:
         if choice.logprobs:
             logprobs = self.logprobs if self.logprobs is not None else {}
             for key, entries in choice.logprobs.items():
-                if isinstance(entries, list):
-                    logprobs.setdefault(key, []).extend(entries)
+                if isinstance(entries, list):  # "content", "refusal": entries, joined
+                    if not isinstance(logprobs.get(key), list):
+                        logprobs[key] = []
+                    logprobs[key].extend(entries)
+                elif logprobs.get(key) is None:  # "refusal": null, kept as sent
+                    logprobs[key] = entries
             self.logprobs = logprobs
 
     def choice(self, index: int) -> Choice:
@@ -96,7 +100,8 @@ class _Choice:
 def build_completion(chunks: Iterable[ChatCompletionChunk]) -> ChatCompletion:
     """The answer the ``chunks`` of one completion make: per choice (by ``index``) the
     content, reasoning and refusal joined, tool calls joined by their ``index``, the last
-    ``finish_reason``, logprobs concatenated; the last usage sent; ``id``, ``created``,
+    ``finish_reason``, logprobs concatenated (a field no chunk sent a list for, such as
+    ``"refusal": null``, kept as sent); the last usage sent; ``id``, ``created``,
     ``model``, ``provider`` and ``system_fingerprint`` of the first chunk that has them.
     Raises :class:`~g4f_sync.errors.ResponseError` for no chunk at all."""
     choices: Dict[int, _Choice] = {}
