@@ -146,8 +146,13 @@ def rebase_provider(
     rebased = getattr(provider, "rebased", None)
     if callable(rebased):
         return rebased(base_url, query)  # type: ignore[no-any-return]
-    base = urlsplit(base_url)
-    if base.scheme not in ("http", "https") or not base.netloc:
+    try:
+        base = urlsplit(base_url)
+        port = base.port  # ValueError for a port not a number, or too big
+        usable = base.scheme in ("http", "https") and bool(base.hostname) and port != 0
+    except ValueError:  # also "http://[::1" (an open bracket)
+        usable = False
+    if not usable:
         raise errors.InvalidRequestError(
             f"base URL {base_url!r} must be http(s)://host[:port][/path]"
         )

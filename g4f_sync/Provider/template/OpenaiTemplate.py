@@ -333,18 +333,18 @@ def checked_base_url(owner: str, source: str, given: str, default: str) -> str:
     """``given`` (what ``source`` says) as a base URL, :func:`with_default_path` applied
     and no trailing slash; :class:`~g4f_sync.errors.InvalidRequestError` quoting it as
     given unless it is ``http(s)://host[:port]/path`` with a valid port and no space."""
-    url = with_default_path(given, default) if given else ""
-    parts = urlsplit(url)
     try:
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:  # not a number, or out of range
-        port_ok = False
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or not port_ok
-        or any(character.isspace() for character in url)
-    ):
+        url = with_default_path(given, default) if given else ""
+        parts = urlsplit(url)
+        usable = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and (parts.port is None or parts.port > 0)
+            and not any(character.isspace() for character in url)
+        )
+    except ValueError:  # "http://[::1" (an open bracket), a port not a number or too big
+        usable = False
+    if not usable:
         raise errors.InvalidRequestError(
             f"{owner}: {source} {given!r} must be http(s)://host[:port]/path"
         )
