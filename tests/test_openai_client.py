@@ -71,6 +71,21 @@ def test_a_client_with_base_url_key_and_default_headers(emu: Emulator) -> None:
     assert repr(made) == f"Client(provider=Custom, base_url='{emu.url}/v1')"
 
 
+def test_a_calls_extra_headers_add_to_the_default_headers(emu: Emulator) -> None:
+    made = Client(base_url=emu.url + "/v1", default_headers={"X-Title": "app", "X-Env": "a"})
+    made.chat.completions.create(HI, "m", extra_headers={"X-Trace": "t1", "X-Env": "b"})
+    made.chat.completions.create(HI, "m")
+    first, second = (request.headers for request in emu.requests)
+    assert (first["X-Title"], first["X-Trace"], first["X-Env"]) == ("app", "t1", "b")
+    assert (second["X-Title"], second["X-Env"], second.get("X-Trace")) == ("app", "a", None)
+    with pytest.raises(errors.InvalidRequestError) as info:
+        made.chat.completions.create(HI, "m", extra_headers=[("X-Trace", "t1")])
+    assert str(info.value) == (
+        "Custom: extra_headers must be a mapping of strings to strings, got [('X-Trace', 't1')]"
+    )
+    assert emu.request_count == 2
+
+
 def test_a_bare_host_gets_v1_and_a_bad_base_url_is_refused(emu: Emulator) -> None:
     assert Client(base_url=emu.url).chat.completions.create(HI, "m").choices[0].message.content
     assert emu.requests[0].path == "/v1/chat/completions"

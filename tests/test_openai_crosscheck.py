@@ -332,3 +332,27 @@ def test_the_models_are_the_same_list(emu: Emulator) -> None:
     assert [m.model_dump(exclude_unset=True) for m in theirs.models.list()] == [
         m.to_dict() for m in ours.models.list()
     ]
+
+
+def test_default_and_extra_headers_are_merged_alike(emu: Emulator) -> None:
+    defaults = {"X-Title": "app", "X-Env": "a"}
+    base_url = emu.url + "/v1"
+    theirs = openai.OpenAI(base_url=base_url, api_key=KEY, default_headers=defaults)
+    ours = Client(base_url=base_url, api_key=KEY, default_headers=defaults)
+    extra = {"X-Trace": "t1", "X-Env": "b"}
+    theirs.chat.completions.create(model="m", messages=HI, extra_headers=extra)
+    ours.chat.completions.create(HI, "m", extra_headers=extra)
+    sent = [
+        {name: request.headers[name] for name in ("X-Title", "X-Env", "X-Trace", "Authorization")}
+        for request in emu.requests
+    ]
+    assert (
+        sent[0]
+        == sent[1]
+        == {
+            "X-Title": "app",
+            "X-Env": "b",
+            "X-Trace": "t1",
+            "Authorization": f"Bearer {KEY}",
+        }
+    )

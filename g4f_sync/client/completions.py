@@ -4,7 +4,7 @@ provider whose tokens become chat objects (:mod:`g4f_sync.client.text`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Mapping, Optional, Union
 
 from .. import errors
 from ..chat.assemble import build_completion
@@ -74,7 +74,7 @@ class Completions:
             provider if provider is not None else client.provider,
             ignore_working=ignore_working,
         )
-        options = {**client.request_options(chosen), **options}
+        options = _with_defaults(client.request_options(chosen), options)
         accepted = accepted_options(chosen)
         if accepted is not None:
             check_options(provider_name(chosen), options, accepted | CREATE_OPTIONS)
@@ -83,6 +83,17 @@ class Completions:
         if isinstance(chosen, RetryProvider):
             options["ignore_working"] = ignore_working
         return _text_answer(chosen, messages, model, stream, stop, max_tokens, options)
+
+
+def _with_defaults(defaults: Dict[str, Any], options: Dict[str, Any]) -> Dict[str, Any]:
+    """The client's settings with the call's options over them; the call's
+    ``extra_headers`` add to the client's ``default_headers`` (a header named in both:
+    the call's), as openai-python merges them."""
+    merged = {**defaults, **options}
+    headers = options.get("extra_headers")
+    if defaults.get("extra_headers") and isinstance(headers, Mapping):
+        merged["extra_headers"] = {**defaults["extra_headers"], **headers}
+    return merged
 
 
 def _server_answer(
