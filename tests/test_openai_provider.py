@@ -106,11 +106,41 @@ def test_create_completion_yields_no_empty_token(emu: Emulator) -> None:
     assert list(custom.create_completion("m", HI)) == ["a", "b"]
 
 
-def test_create_completion_of_a_tool_call_answer_yields_nothing(emu: Emulator) -> None:
-    """A server answering with tool calls to a text request has no text to give."""
-    custom = emu.provider(Custom, tool_calls='f:{"a":1}')
-    assert list(custom.create_completion("m", HI)) == []
-    assert list(custom.create_completion("m", HI, stream=False)) == [""]
+@pytest.mark.parametrize(
+    ("query", "options", "what"),
+    [
+        ({"tool_calls": 'f:{"a":1}'}, {}, "tool calls"),  # sent unasked
+        ({}, {"extra_body": {"tools": TOOLS}, "query": {"tool_calls": "f:{}"}}, "tool calls"),
+        ({}, {"extra_body": {"n": 2}}, "choice 1"),
+    ],
+)
+@pytest.mark.parametrize("stream", [True, False])
+def test_create_completion_refuses_an_answer_text_cannot_carry(
+    emu: Emulator, query: Dict[str, Any], options: Dict[str, Any], what: str, stream: bool
+) -> None:
+    """Never an empty or half answer in silence: tool calls or a second choice (asked
+    through extra_body, or sent unasked) raise, naming what came."""
+    options = dict(options)
+    custom = emu.provider(Custom, **{**query, **options.pop("query", {})})
+    with pytest.raises(errors.ResponseError) as info:
+        list(custom.create_completion("m", HI, stream, **options))
+    assert str(info.value) == (
+        f"Custom: the server answered with {what}, which text tokens cannot carry;"
+        " use g4f_sync.Client().chat.completions.create"
+    )
+    # whole, choice 0 came complete before choice 1; streamed, only its role chunk had
+    assert info.value.partial == ("Hi" if what == "choice 1" and not stream else "")
+    assert emu.request_count == 1
+
+
+def test_create_completion_keeps_the_text_before_a_second_choice(emu: Emulator) -> None:
+    custom = emu.provider(Custom, role_chunk=False)
+    received = []
+    with pytest.raises(errors.ResponseError) as info:
+        for token in custom.create_completion("m", HI_THERE, extra_body={"n": 2}):
+            received.append(token)
+    assert received == ["Hi "]  # choice 0's first chunk came before choice 1's
+    assert info.value.partial == "Hi "
 
 
 @pytest.mark.parametrize(

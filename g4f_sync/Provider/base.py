@@ -341,7 +341,17 @@ class ChunkProvider(GeneratorProvider):
     def create_generator(
         cls, model: str, messages: Messages, transport: Transport, **kwargs: Any
     ) -> Iterator[str]:
+        """The content of choice 0. An answer text cannot carry (tool calls, another
+        choice: asked for through ``extra_body``, or sent unasked) raises
+        :class:`~g4f_sync.errors.ResponseError` rather than being dropped."""
         for chunk in cls.create_chunk_generator(model, messages, transport, **kwargs):
+            for choice in chunk.choices:
+                if choice.index != 0 or choice.delta.tool_calls:
+                    what = f"choice {choice.index}" if choice.index else "tool calls"
+                    raise errors.ResponseError(
+                        f"the server answered with {what}, which text tokens cannot carry;"
+                        " use g4f_sync.Client().chat.completions.create"
+                    )
             text = _text_of(chunk)
             if text:
                 yield text
