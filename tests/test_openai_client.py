@@ -644,6 +644,23 @@ def test_interrupting_a_client_stream_cancels_it(emu: Emulator) -> None:
     assert emu.requests[0].disconnected.wait(TIMEOUT)
 
 
+def test_interrupting_before_the_first_chunk_sends_nothing(emu: Emulator) -> None:
+    stream = client(emu).chat.completions.create(HI, "m", stream=True)
+    assert stream.interrupt() is False  # no socket yet
+    with pytest.raises(errors.CancelledError) as info:
+        next(stream)
+    assert (str(info.value), info.value.partial) == ("Custom: interrupted by the caller", "")
+    assert emu.request_count == 0
+
+
+def test_leaving_a_stream_early_closes_its_connection(emu: Emulator) -> None:
+    made = client(emu, fault="silent", drop_after=1)
+    with made.chat.completions.create(HI_THERE, "m", stream=True) as stream:
+        assert [next(stream).choices[0].delta.content for _ in range(2)] == ["", "Hi "]
+    assert emu.requests[0].disconnected.wait(TIMEOUT)
+    assert list(stream) == []
+
+
 # Models
 
 
