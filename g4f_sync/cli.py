@@ -30,6 +30,15 @@ DEMO_BATCH = [
     "Seven: the pool runs at most eight at once",
     "Eight: and that is the whole batch",
 ]
+DEMO_TOOL_CALL = 'get_weather:{"city": "Paris"}'
+"""The emulator's answer to the demo's tool question, in its query form."""
+DEMO_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
 EXIT_PROVIDER_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -254,13 +263,14 @@ def run_providers(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Offline: start the emulator, stream one Koala and one ChatGptt answer through the
-    Client, then run eight prompts at once with ``run_batch`` (progress on stderr)."""
+    """Offline: start the emulator, stream one Koala, one ChatGptt and one OpenAI-compatible
+    answer through the Client, ask for a tool call, then run eight prompts at once with
+    ``run_batch`` (progress on stderr)."""
     from functools import partial
 
     from . import Client
     from .emulator import Emulator
-    from .Provider import ChatGptt, Koala
+    from .Provider import ChatGptt, Custom, Koala
     from .threaded import run_batch
 
     started = time.monotonic()
@@ -268,16 +278,35 @@ def run_demo(args: argparse.Namespace) -> int:
     with Emulator() as emulator:
         koala = emulator.provider(Koala, delay=DEMO_DELAY)
         chatgptt = emulator.provider(ChatGptt, answer="sse", delay=DEMO_DELAY)
+        custom = emulator.provider(Custom, delay=DEMO_DELAY)
         print(f"The providers' emulator runs at {emulator.url}: everything below is offline.\n")
         messages = [{"role": "user", "content": DEMO_PROMPT}]
-        for provider in (koala, chatgptt):
-            print(f"{provider.__name__}, streamed through g4f_sync.Client:")
+        for provider, label in (
+            (koala, "Koala"),
+            (chatgptt, "ChatGptt"),
+            (custom, "an OpenAI-compatible server (Custom, /v1/chat/completions)"),
+        ):
+            print(f"{label}, streamed through g4f_sync.Client:")
             with client.chat.completions.create(
                 messages, "", provider=provider, stream=True
             ) as chunks:
                 for chunk in chunks:
-                    print(chunk.choices[0].delta.content or "", end="", flush=True)
+                    if chunk.choices:
+                        print(chunk.choices[0].delta.content or "", end="", flush=True)
             print("\n")
+
+        weather = emulator.provider(Custom, tool_calls=DEMO_TOOL_CALL)
+        answer = client.chat.completions.create(
+            [{"role": "user", "content": "What is the weather in Paris?"}],
+            "",
+            provider=weather,
+            tools=[DEMO_TOOL],
+        )
+        call = answer.choices[0].message.tool_calls[0]  # type: ignore[index]
+        print(
+            f"A tool call from the same server: {call.function.name}({call.function.arguments}),"
+            f" finish_reason={answer.choices[0].finish_reason!r}\n"
+        )
 
         print(f"{len(DEMO_BATCH)} prompts at once through g4f_sync.run_batch:", flush=True)
         calls = [
@@ -285,7 +314,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 client.chat.completions.create,
                 [{"role": "user", "content": prompt}],
                 "",
-                provider=(koala, chatgptt)[index % 2],
+                provider=(koala, chatgptt, custom)[index % 3],
             )
             for index, prompt in enumerate(DEMO_BATCH)
         ]

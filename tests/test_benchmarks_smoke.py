@@ -77,3 +77,10 @@ def test_sse_scaling_prints_a_row_per_case() -> None:
     assert rows[0].startswith("| case") and "MB/s" in rows[0]
     assert len(rows) == 2 + 5  # header, rule, five cases
     assert "1 MiB line, 64 KiB chunks" in rows[-1]
+
+
+def test_emulator_memory_reports_its_growth() -> None:
+    done = run_module("benchmarks.emulator_memory", "20", "5")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("20 streams after 5: ")
+    assert done.stdout.rstrip().endswith("records kept: 25")

@@ -262,11 +262,18 @@ def test_demo_runs_offline_and_exits_0() -> None:
     answer = "Hello from g4f_sync: this answer streams token by token, with no asyncio anywhere."
     assert f"Koala, streamed through g4f_sync.Client:\n{answer}\n" in out
     assert f"ChatGptt, streamed through g4f_sync.Client:\n{answer}\n" in out
+    openai = "an OpenAI-compatible server (Custom, /v1/chat/completions)"
+    assert f"{openai}, streamed through g4f_sync.Client:\n{answer}\n" in out
+    assert (
+        'A tool call from the same server: get_weather({"city": "Paris"}),'
+        " finish_reason='tool_calls'\n"
+    ) in out
     assert "8 prompts at once through g4f_sync.run_batch:" in out
     results = [line for line in out.splitlines() if line[:2] in {f"{i}." for i in range(1, 9)}]
     assert len(results) == 8
     assert results[0] == "1. [Koala] One question of eight, all sent at once"
     assert results[1] == "2. [ChatGptt] Two: every answer comes from a worker thread"
+    assert results[2] == "3. [Custom] Three: results arrive in input order"
     # stderr is a pipe, not a terminal: run_batch's progress writes only its final line,
     # whether tqdm is installed or not
     assert done.stderr == "8/8 done, 0 failed\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 
 import pytest
+from support import ROOT
 
 from g4f_sync import errors
 
@@ -120,3 +121,10 @@ def test_a_retry_provider_error_names_each_provider_with_its_own_error() -> None
         " server sent nothing within the read timeout (after 2 attempts) | Custom: KeyError: 'x'"
     )
     assert error.errors == [("Koala", timeout), ("Custom", error.errors[1][1])]
+
+
+def test_the_readme_draws_the_same_tree_as_the_module() -> None:
+    drawn = errors.__doc__.split("::\n\n", 1)[1].split("\n\n", 1)[0].replace("``", "")
+    readme = (ROOT / "README.rst").read_text(encoding="utf-8")
+    assert drawn in readme
+    assert all(f" {name} " in f" {drawn} ".replace("\n", " ") for name in errors.__all__)

@@ -21,6 +21,7 @@ from typing import (
     Iterator,
     List,
     Optional,
+    Tuple,
     TypeVar,
     Union,
 )
@@ -237,10 +238,40 @@ class GeneratorProvider(BaseProvider):
         :class:`~g4f_sync.errors.G4FError`; tokens that arrived are yielded first, and
         the error's ``.partial`` holds their text.
         """
-        model = cls.check_call(model, messages, stream, kwargs)
-        transport = cls.transport_for(proxy, timeout, max_retries, session, kwargs)
+        model, transport = cls.start_call(
+            model, messages, stream, kwargs, proxy, timeout, max_retries, session
+        )
         tokens = cls.create_generator(model, messages, transport, stream=stream, **kwargs)
         return TokenStream(_deliver(tokens, transport, not stream, cls.__name__, str), transport)
+
+    @classmethod
+    def start_call(
+        cls,
+        model: Optional[str],
+        messages: Any,
+        stream: Any,
+        options: Mapping[str, Any],
+        proxy: Optional[str] = None,
+        timeout: TimeoutLike = None,
+        max_retries: Union[Retry, int, None] = None,
+        session: Optional[requests.Session] = None,
+    ) -> Tuple[str, Transport]:
+        """Check a call (before any I/O): the model to send and the call's
+        :class:`~g4f_sync.http.Transport`, which hides :meth:`call_secrets` in errors."""
+        model = cls.check_call(model, messages, stream, options)
+        transport = Transport(
+            session=session,
+            proxy=proxy,
+            timeout=timeout,
+            max_retries=max_retries,
+            secrets=cls.call_secrets(options),
+        )
+        return model, transport
+
+    @classmethod
+    def call_secrets(cls, options: Mapping[str, Any]) -> Tuple[str, ...]:
+        """What this call's errors must never show (an API key); none here."""
+        return ()
 
     @classmethod
     def check_call(
@@ -260,18 +291,6 @@ class GeneratorProvider(BaseProvider):
         """Raise :class:`~g4f_sync.errors.InvalidMessagesError` for messages this provider
         cannot send (:func:`validate_messages`: plain text in three roles)."""
         validate_messages(messages)
-
-    @classmethod
-    def transport_for(
-        cls,
-        proxy: Optional[str],
-        timeout: TimeoutLike,
-        max_retries: Union[Retry, int, None],
-        session: Optional[requests.Session],
-        options: Mapping[str, Any],
-    ) -> Transport:
-        """The :class:`~g4f_sync.http.Transport` of one call (checked before any I/O)."""
-        return Transport(session=session, proxy=proxy, timeout=timeout, max_retries=max_retries)
 
     @classmethod
     def create_generator(
@@ -315,25 +334,17 @@ class ChunkProvider(GeneratorProvider):
 
     @classmethod
     def create_chunks(
-        cls,
-        model: Optional[str],
-        messages: Messages,
-        stream: bool = True,
-        *,
-        proxy: Optional[str] = None,
-        timeout: TimeoutLike = None,
-        max_retries: Union[Retry, int, None] = None,
-        session: Optional[requests.Session] = None,
-        **options: Any,
+        cls, model: Optional[str], messages: Messages, stream: bool = True, **options: Any
     ) -> TokenStream:
         """Send ``messages`` and return an iterator of
         :class:`~g4f_sync.chat.types.ChatCompletionChunk`: the server's chunks as they
         arrive, or with ``stream=False`` the chunks of the whole answer (one per choice,
-        then the usage), which :func:`~g4f_sync.chat.build_completion` joins. Checked,
-        sent and closed as ``create_completion``; ``.partial`` of an error is the text of
-        choice 0 received."""
-        model = cls.check_call(model, messages, stream, options)
-        transport = cls.transport_for(proxy, timeout, max_retries, session, options)
+        then the usage), which :func:`~g4f_sync.chat.build_completion` joins. Takes what
+        ``create_completion`` takes (``proxy``, ``timeout``, ``max_retries``,
+        ``session``, the provider's options), is checked, sent and closed as it is;
+        ``.partial`` of an error is the text of choice 0 received."""
+        connection = {name: options.pop(name, None) for name in TRANSPORT_OPTIONS}
+        model, transport = cls.start_call(model, messages, stream, options, **connection)
         chunks = cls.create_chunk_generator(model, messages, transport, stream=stream, **options)
         return TokenStream(_deliver(chunks, transport, False, cls.__name__, _text_of), transport)
 

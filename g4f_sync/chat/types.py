@@ -148,19 +148,19 @@ class ChatCompletionMessageToolCall(Stub):
         self.function = function
 
 
-class ChatCompletionMessage(Stub):
-    """``choices[i].message``: the answer's ``content`` (None when it only calls tools),
-    its ``tool_calls``, and the model's ``reasoning_content`` when the server sends one."""
+class _MessageFields(Stub):
+    """What a message and a delta both carry: text, the speaker's role, tool calls,
+    reasoning and a refusal."""
 
     __slots__ = ("content", "reasoning_content", "refusal", "role", "tool_calls")
     _fields = ("content", "refusal", "role", "tool_calls", "reasoning_content")
 
     def __init__(
         self,
-        content: Optional[str],
-        role: str = "assistant",
+        content: Optional[str] = None,
+        role: Optional[str] = None,
         *,
-        tool_calls: Optional[List[ChatCompletionMessageToolCall]] = None,
+        tool_calls: Optional[List[Any]] = None,
         reasoning_content: Optional[str] = None,
         refusal: Optional[str] = None,
     ) -> None:
@@ -169,6 +169,17 @@ class ChatCompletionMessage(Stub):
         self.role = role
         self.tool_calls = tool_calls
         self.reasoning_content = reasoning_content
+
+
+class ChatCompletionMessage(_MessageFields):
+    """``choices[i].message``: the answer's ``content`` (None when it only calls tools),
+    its ``tool_calls`` (:class:`ChatCompletionMessageToolCall`), and the model's
+    ``reasoning_content`` when the server sends one."""
+
+    __slots__ = ()
+
+    def __init__(self, content: Optional[str], role: str = "assistant", **details: Any) -> None:
+        super().__init__(content, role, **details)
 
 
 class Choice(Stub):
@@ -192,30 +203,11 @@ class Choice(Stub):
         self.message = message
 
 
-class ChatCompletion(Stub):
-    """The answer of a non-streaming ``create()``; ``provider`` names the provider that
-    answered (a g4f extension)."""
+class _Completion(Stub):
+    """What an answer and a chunk both carry."""
 
-    __slots__ = (
-        "choices",
-        "created",
-        "id",
-        "model",
-        "provider",
-        "system_fingerprint",
-        "usage",
-    )
-    _fields = (
-        "id",
-        "choices",
-        "created",
-        "model",
-        "object",
-        "system_fingerprint",
-        "usage",
-        "provider",
-    )
-    object: ClassVar[str] = "chat.completion"
+    __slots__ = ("choices", "created", "id", "model", "provider", "system_fingerprint", "usage")
+    _fields = _COMPLETION_FIELDS
 
     def __init__(
         self,
@@ -223,8 +215,8 @@ class ChatCompletion(Stub):
         created: int,
         model: str,
         provider: str,
-        choices: List[Choice],
-        usage: Optional[CompletionUsage],
+        choices: List[Any],
+        usage: Optional[CompletionUsage] = None,
         system_fingerprint: Optional[str] = None,
     ) -> None:
         self.id = id
@@ -234,6 +226,14 @@ class ChatCompletion(Stub):
         self.system_fingerprint = system_fingerprint
         self.usage = usage
         self.provider = provider
+
+
+class ChatCompletion(_Completion):
+    """The answer of a non-streaming ``create()`` (``choices``: :class:`Choice`);
+    ``provider`` names the provider that answered (a g4f extension)."""
+
+    __slots__ = ()
+    object: ClassVar[str] = "chat.completion"
 
 
 class ChoiceDeltaToolCallFunction(Stub):
@@ -267,28 +267,12 @@ class ChoiceDeltaToolCall(Stub):
         self.type = type
 
 
-class ChoiceDelta(Stub):
+class ChoiceDelta(_MessageFields):
     """What a chunk adds to a choice: ``content`` text (None when there is none, as in the
-    last chunk), ``role`` (on a choice's first delta only), ``tool_calls`` pieces, and
-    ``reasoning_content``."""
+    last chunk), ``role`` (on a choice's first delta only), ``tool_calls`` pieces
+    (:class:`ChoiceDeltaToolCall`), and ``reasoning_content``."""
 
-    __slots__ = ("content", "reasoning_content", "refusal", "role", "tool_calls")
-    _fields = ("content", "refusal", "role", "tool_calls", "reasoning_content")
-
-    def __init__(
-        self,
-        content: Optional[str] = None,
-        role: Optional[str] = None,
-        *,
-        tool_calls: Optional[List[ChoiceDeltaToolCall]] = None,
-        reasoning_content: Optional[str] = None,
-        refusal: Optional[str] = None,
-    ) -> None:
-        self.content = content
-        self.refusal = refusal
-        self.role = role
-        self.tool_calls = tool_calls
-        self.reasoning_content = reasoning_content
+    __slots__ = ()
 
 
 class ChunkChoice(Stub):
@@ -311,41 +295,13 @@ class ChunkChoice(Stub):
         self.logprobs = logprobs
 
 
-class ChatCompletionChunk(Stub):
-    """One item of a streaming ``create()``. Every chunk of a completion shares ``id``,
-    ``created``, ``model`` and ``provider``; ``usage`` is None except in the usage chunk
-    (whose ``choices`` may be empty)."""
+class ChatCompletionChunk(_Completion):
+    """One item of a streaming ``create()`` (``choices``: :class:`ChunkChoice`). Every
+    chunk of a completion shares ``id``, ``created``, ``model`` and ``provider``;
+    ``usage`` is None except in the usage chunk (whose ``choices`` may be empty)."""
 
-    __slots__ = ("choices", "created", "id", "model", "provider", "system_fingerprint", "usage")
-    _fields = (
-        "id",
-        "choices",
-        "created",
-        "model",
-        "object",
-        "system_fingerprint",
-        "usage",
-        "provider",
-    )
+    __slots__ = ()
     object: ClassVar[str] = "chat.completion.chunk"
-
-    def __init__(
-        self,
-        id: str,
-        created: int,
-        model: str,
-        provider: str,
-        choices: List[ChunkChoice],
-        usage: Optional[CompletionUsage] = None,
-        system_fingerprint: Optional[str] = None,
-    ) -> None:
-        self.id = id
-        self.choices = choices
-        self.created = created
-        self.model = model
-        self.system_fingerprint = system_fingerprint
-        self.usage = usage
-        self.provider = provider
 
 
 class Model(Stub):

@@ -27,11 +27,11 @@ ChatGptt's WordPress page and ajax handler run on the same server::
 them); ``emu.request_count`` counts every one. From a shell: ``python -m g4f_sync.emulator
 --port 8080`` (see ``--help``), which keeps no record; ``EmulatorProcess`` runs that in a
 child process. Faults, query parameters and the wire details are described in
-:mod:`g4f_sync.emulator.koala`, :mod:`g4f_sync.emulator.chatgptt` and
-:mod:`g4f_sync.emulator.openai` (OpenAI's chat completions, ``Emulator(openai=OpenAIOptions())``
-and ``openai.OpenAI(base_url=emu.url + "/v1")``). Every service is
-registered in :data:`SERVICES`; docs/emulator.md maps the modules, says how to add a
-service, and has the measurements behind the server's design.
+:mod:`g4f_sync.emulator.koala`, :mod:`g4f_sync.emulator.chatgptt` and docs/openai-emulator.md
+(OpenAI's chat completions, :mod:`g4f_sync.emulator.openai`:
+``Emulator(openai=OpenAIOptions())`` and ``openai.OpenAI(base_url=emu.url + "/v1")``). Every
+service is registered in :data:`SERVICES`; docs/emulator.md maps the modules, says how to
+add a service, and has the measurements behind the server's design.
 """
 
 from .chatgptt import ChatGpttOptions

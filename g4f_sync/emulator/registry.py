@@ -2,7 +2,8 @@
 
 The name is the service's keyword argument and attribute on :class:`~.emulator.Emulator`
 (``Emulator(koala=KoalaOptions(...))``, ``emu.koala``) and the prefix of its command-line
-options (``--chatgptt-answer``). Adding a service takes its module and one line here.
+options (``--chatgptt-answer``). Adding a service takes its module (or package, as
+``openai``) and one line here.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """The base of an emulated service: :class:`Service`, its live options and its routes.
 
-A service is one module: an options class extending :class:`~.options.ServiceOptions`, and
-a :class:`Service` subclass naming it in :attr:`Service.options_class` and mapping
-``(method, path)`` to route functions in :meth:`Service.routes`. One line in
-:data:`~.registry.SERVICES` then makes it part of every :class:`~.emulator.Emulator` and of
-the command line (docs/emulator.md, "Adding a service").
+A service is one module (or, when larger, a package of modules split by concern): an
+options class extending :class:`~.options.ServiceOptions`, and a :class:`Service` subclass
+naming it in :attr:`Service.options_class` and mapping ``(method, path)`` to route functions
+in :meth:`Service.routes`. One line in :data:`~.registry.SERVICES` then makes it part of
+every :class:`~.emulator.Emulator` and of the command line (docs/emulator.md, "Adding a
+service").
 """
 
 from __future__ import annotations

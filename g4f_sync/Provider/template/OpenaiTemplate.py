@@ -115,22 +115,9 @@ class OpenaiTemplate(ChunkProvider, ProviderModelMixin):
         return checked
 
     @classmethod
-    def transport_for(
-        cls,
-        proxy: Optional[str],
-        timeout: TimeoutLike,
-        max_retries: Union[Retry, int, None],
-        session: Optional[requests.Session],
-        options: Mapping[str, Any],
-    ) -> Transport:
+    def call_secrets(cls, options: Mapping[str, Any]) -> Tuple[str, ...]:
         key = cls.resolve_api_key(options.get("api_key"))
-        return Transport(
-            session=session,
-            proxy=proxy,
-            timeout=timeout,
-            max_retries=max_retries,
-            secrets=(key,) if key else (),
-        )
+        return (key,) if key else ()
 
     @classmethod
     def resolve_base_url(cls, base_url: Optional[str] = None) -> str:
