@@ -16,7 +16,7 @@ from g4f_sync import Client, RetryProvider, ThreadedStream, errors, run_batch
 from g4f_sync.chat import ChatCompletion, ChatCompletionChunk, build_completion
 from g4f_sync.client import ChatCompletionStream
 from g4f_sync.emulator import Emulator, OpenAIOptions
-from g4f_sync.Provider import Custom, Koala
+from g4f_sync.Provider import ChatGptt, Custom, Koala
 
 KEY = "sk-proj-emulated0123456789WXYZ"
 INCLUDE_USAGE = {"stream_options": {"include_usage": True}}
@@ -812,3 +812,13 @@ def test_retry_provider_falls_over_from_koala_to_a_server(make_emulator: MakeEmu
         ("Koala", "InternalServerError"),
         ("Custom", "InternalServerError"),
     ]
+
+
+def test_a_retry_provider_has_no_model_list_of_its_own() -> None:
+    client = Client(RetryProvider([Koala, ChatGptt]))
+    with pytest.raises(errors.InvalidRequestError) as info:
+        client.models.list()
+    assert str(info.value) == (
+        "RetryProvider has no model list of its own: list the models of each of its"
+        " providers, e.g. Client(provider).models.list()"
+    )

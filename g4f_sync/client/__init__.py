@@ -78,7 +78,9 @@ class Models:
         """The models the client's provider serves: an OpenAI-compatible server's own
         list (``GET /models``, reused for a minute unless ``refresh``), or a text
         provider's fixed names. Raises
-        :class:`~g4f_sync.errors.ProviderNotFoundError` without a provider."""
+        :class:`~g4f_sync.errors.ProviderNotFoundError` without a provider and
+        :class:`~g4f_sync.errors.InvalidRequestError` for one with no list (a
+        ``RetryProvider``)."""
         client = self._client
         provider = client.provider
         if provider is None:
@@ -89,7 +91,13 @@ class Models:
         if callable(list_models):
             options = client.request_options(provider)
             return list_models(refresh=refresh, **options)  # type: ignore[no-any-return]
-        names = getattr(provider, "get_models", lambda: [])()
+        get_models = getattr(provider, "get_models", None)
+        if not callable(get_models):
+            raise errors.InvalidRequestError(
+                f"{provider_name(provider)} has no model list of its own: list the models of"
+                " each of its providers, e.g. Client(provider).models.list()"
+            )
+        names = get_models()
         return ModelList([Model(name, owned_by=provider_name(provider)) for name in names])
 
 
