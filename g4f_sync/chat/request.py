@@ -210,13 +210,12 @@ def build_payload(
     model: str, messages: Any, stream: bool, options: Mapping[str, Any]
 ) -> Dict[str, Any]:
     """The JSON body: the model, the messages as given, ``stream``, every request option
-    that is not None, and ``extra_body`` merged last (it wins)."""
+    that is not None, and ``extra_body`` merged last (it wins). The options are checked
+    already (:func:`check_request_options`, and by the provider)."""
     payload: Dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
     for name, value in options.items():
         if value is not None and name in REQUEST_OPTIONS and name != "extra_body":
             payload[name] = value
-    if not stream and "stream_options" in payload:
-        raise errors.InvalidRequestError("stream_options needs stream=True")
     extra: Optional[Mapping[str, Any]] = options.get("extra_body")
     if extra:
         payload.update(extra)
