@@ -46,8 +46,12 @@ The reply
 
 The text is ``tokens``, or by default the words of the last ``user`` message (as Koala
 echoes: ``"one two"`` -> ``"one "``, ``"two"``); a list ``content`` contributes its
-``{"type": "text", "text": ...}`` parts, joined by a space. With ``n`` > 1, choice 0 gets
-exactly that and choice ``i`` the same plus one more token, ``" [i]"``. A token may hold any
+``{"type": "text", "text": ...}`` parts, joined by a space. ``count`` (as Koala's) sends
+``"tok0 "``, ``"tok1 "``, ... instead, that many; ``timestamps`` (as Koala's) makes each
+text token the server's ``repr(time.monotonic())`` taken just before its write (in a whole
+answer, one time for every token; logprobs then still describe a placeholder token). With
+``n`` > 1, choice 0 gets exactly that and choice ``i`` the same plus one more token,
+``" [i]"``. A token may hold any
 character, control characters included: JSON escapes what it must (``\\u0000``, ``\\n``),
 the rest goes as UTF-8.
 
@@ -164,12 +168,13 @@ Query and command line
 ----------------------
 
 ``tokens``, ``reasoning`` and ``models`` are comma-separated (``tokens=none``: echo);
-booleans ``true``/``false``/``1``/``0``; ``fault=none``, ``finish_reason=none``,
-``tool_calls=none``, ``api_key=none`` clear them. ``g4f-sync emulate --openai-<option>``
-sets the defaults (``--openai-tool-calls 'get_weather:{"city":"Paris"}'``,
-``--no-openai-role-chunk``); ``Emulator.provider(..., tool_calls='f:{}')`` takes the query
-form, a string. An unknown parameter or a bad value gets the emulator's own 400, ``{"error":
-"<what is wrong>"}``, not OpenAI's shape; invalid live options a 500 of the same shape.
+``count`` is an integer (``none``: unset); booleans ``true``/``false``/``1``/``0``;
+``fault=none``, ``finish_reason=none``, ``tool_calls=none``, ``api_key=none`` clear them.
+``g4f-sync emulate --openai-<option>`` sets the defaults (``--openai-tool-calls
+'get_weather:{"city":"Paris"}'``, ``--no-openai-role-chunk``);
+``Emulator.provider(..., tool_calls='f:{}')`` takes the query form, a string. An unknown
+parameter or a bad value gets the emulator's own 400, ``{"error": "<what is wrong>"}``, not
+OpenAI's shape; invalid live options a 500 of the same shape.
 """
 
 from __future__ import annotations
@@ -229,6 +234,10 @@ CONTEXT_LENGTH = 128_000
 SERVER_ERROR_MESSAGE = "The server had an error while processing your request. Sorry about that!"
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_STAMP = "\x00timestamp\x00"
+"""The placeholder of a text token with ``timestamps``: each is replaced by the send time."""
+_STAMP_JSON = _ENCODE(_STAMP)[1:-1].encode()
+"""The placeholder as JSON writes it inside a string (its control characters escaped)."""
 _JSON_TYPE = "application/json"
 _NO_KEY_MESSAGE = (
     "You didn't provide an API key. You need to provide your API key in an Authorization "
@@ -286,6 +295,10 @@ class OpenAIOptions(ServiceOptions):
 
     FAULTS: ClassVar[tuple[str, ...]] = FAULTS
 
+    count: Optional[int] = option(
+        None, parse=optional(int), help="send this many tokens: tok0, tok1, ..."
+    )
+    timestamps: bool = option(False, parse=parse_bool, help="tokens are monotonic send times")
     role_chunk: bool = option(
         True, parse=parse_bool, help="a role-only first chunk per choice (default: on)"
     )
@@ -332,7 +345,7 @@ class OpenAIOptions(ServiceOptions):
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first field with a bad value."""
         super().validate()
-        for name in ("role_chunk", "empty_deltas", "logprobs"):
+        for name in ("timestamps", "role_chunk", "empty_deltas", "logprobs"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: must be a bool")
         if self.tool_calls is not None and (
@@ -357,6 +370,7 @@ class OpenAIOptions(ServiceOptions):
         if self.api_key is not None and not (isinstance(self.api_key, str) and self.api_key):
             raise ValueError("api_key: must be a non-empty string or None")
         for name, value, may_be_none in (
+            ("count", self.count, True),
             ("fault_count", self.fault_count, True),
             ("drop_after", self.drop_after, False),
         ):
@@ -589,7 +603,14 @@ class _Answer:
         self.request = request
         self.id = "chatcmpl-" + secrets.token_hex(12)
         self.created = int(time.time())
-        base = list(options.tokens) if options.tokens is not None else echo_tokens(request.text)
+        if options.count is not None:
+            base = [f"tok{i} " for i in range(options.count)]
+        elif options.tokens is not None:
+            base = list(options.tokens)
+        else:
+            base = echo_tokens(request.text)
+        if options.timestamps:
+            base = [_STAMP] * len(base)
         self.replies = [base + ([f" [{i}]"] if i else []) for i in range(request.n)]
         self.reasoning = list(options.reasoning or [])
         self.tool_calls = list(options.tool_calls) if options.tool_calls else None
@@ -833,7 +854,7 @@ class OpenAIService(Service[OpenAIOptions]):
             return _stream(exchange, options, answer, fault)
         if fault == "error_event":
             return _send_json(exchange, 200, _error(SERVER_ERROR_MESSAGE, "server_error"))
-        body = _ENCODE(answer.completion()).encode()
+        body = _stamped(_ENCODE(answer.completion()).encode(), options.timestamps)
         if fault == "silent":
             exchange.start(200, _headers(_JSON_TYPE), framing=options.framing)
             exchange.wait(math.inf)
@@ -925,7 +946,7 @@ def _stream(
     def write(index: int) -> bytes:
         data, tokens = writes[index]
         request.tokens_sent += tokens  # before the write: a reader never sees more
-        return data
+        return _stamped(data, options.timestamps)
 
     exchange.pace(len(writes), write, options.delay)
     if fault == "drop":
@@ -936,6 +957,13 @@ def _stream(
         event = _error(SERVER_ERROR_MESSAGE, "server_error")
         exchange.write(f"data: {_ENCODE(event)}\n\n".encode())
     exchange.end()
+
+
+def _stamped(data: bytes, timestamps: bool) -> bytes:
+    """``data`` with each token placeholder replaced by the time now (``timestamps``)."""
+    if not timestamps:
+        return data
+    return data.replace(_STAMP_JSON, repr(time.monotonic()).encode())
 
 
 def _headers(
