@@ -223,8 +223,9 @@ def test_timestamps_are_monotonic_send_times(emu: Emulator, framing: str) -> Non
     query = f"count=3&timestamps=1&delay=0.02&framing={framing}"
     chunks = events(post(emu, query, stream=True))
     stamps = [float(d["content"]) for d in deltas(chunks)[1:-1]]
-    assert len(stamps) == 3 and before <= stamps[0] <= time.monotonic()
-    assert stamps[1] - stamps[0] >= 0.015 and stamps[2] - stamps[1] >= 0.015
+    assert len(stamps) == 3
+    assert before <= stamps[0] <= stamps[1] <= stamps[2] <= time.monotonic()
+    assert stamps[2] - stamps[0] >= 0.04  # due 0.02 s apart: a late one does not delay the next
     whole = post(emu, "tokens=a,b&timestamps=true").json()["choices"][0]["message"]["content"]
     stamp = whole[: len(whole) // 2]
     assert whole == stamp * 2  # one time for every token of a whole answer
