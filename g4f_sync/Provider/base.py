@@ -335,14 +335,14 @@ class ChunkProvider(GeneratorProvider):
         model = cls.check_call(model, messages, stream, options)
         transport = cls.transport_for(proxy, timeout, max_retries, session, options)
         chunks = cls.create_chunk_generator(model, messages, transport, stream=stream, **options)
-        return TokenStream(_deliver(chunks, transport, False, cls.__name__, _text_of), transport)
+        return TokenStream(_deliver(chunks, transport, False, cls.__name__, text_of), transport)
 
     @classmethod
     def create_generator(
         cls, model: str, messages: Messages, transport: Transport, **kwargs: Any
     ) -> Iterator[str]:
         for chunk in cls.create_chunk_generator(model, messages, transport, **kwargs):
-            text = _text_of(chunk)
+            text = text_of(chunk)
             if text:
                 yield text
 
@@ -354,7 +354,7 @@ class ChunkProvider(GeneratorProvider):
         raise NotImplementedError(f"{cls.__name__} does not implement create_chunk_generator")
 
 
-def _text_of(chunk: ChatCompletionChunk) -> str:
+def text_of(chunk: ChatCompletionChunk) -> str:
     """The content a chunk adds to choice 0."""
     for choice in chunk.choices:
         if choice.index == 0:
