@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, List, Tuple
 
-from .readers import FLOORS, SDK
+from .readers import MEASURED
 
 __all__ = [
     "CONCURRENCY_READERS",
@@ -43,7 +43,7 @@ class Config:
     rss_count: int = 20000
     rss_repeats: int = 3
     sections: Tuple[str, ...] = SECTIONS
-    readers: Tuple[str, ...] = (*SDK, *FLOORS)
+    readers: Tuple[str, ...] = MEASURED
     batched: bool = False
     """Smoke runs: one worker process per reader and section instead of per repeat."""
     bytecode_cache: bool = True
@@ -73,4 +73,4 @@ def left_out(sections: Iterable[str], readers: Iterable[str]) -> List[str]:
     """The sections and readers (of g4f_sync and the floors) that a run of ``sections``
     with ``readers`` leaves out: empty for a full run."""
     measured = {*sections, *readers}
-    return [name for name in (*SECTIONS, *SDK, *FLOORS) if name not in measured]
+    return [name for name in (*SECTIONS, *MEASURED) if name not in measured]

@@ -8,7 +8,7 @@ import os
 from typing import Any, Dict, List, Optional
 
 from .config import SECTIONS, left_out
-from .readers import FLOORS, SDK
+from .readers import MEASURED
 from .report import render_rst
 from .server import ROOT
 
@@ -26,7 +26,7 @@ def missing_from(results: Dict[str, Any]) -> List[str]:
     """The sections and readers ``results`` lack (see :func:`~benchmarks.config.left_out`);
     results from before the run recorded them count as full."""
     meta = results.get("meta", {})
-    readers = meta.get("config", {}).get("readers", (*SDK, *FLOORS))
+    readers = meta.get("config", {}).get("readers", MEASURED)
     return left_out(meta.get("sections", SECTIONS), readers)
 
 

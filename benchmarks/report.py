@@ -7,6 +7,7 @@ import textwrap
 from typing import Any, Callable, Dict, Iterable, List, Sequence
 
 from .config import FRAMINGS
+from .readers import STREAM_FLOORS
 from .reference import REFERENCE_REQUIREMENT
 from .targets import lookup as _get
 from .targets import ratio as _ratio
@@ -115,11 +116,19 @@ def _throughput(tp: Dict[str, Any], meta: Dict[str, Any]) -> List[str]:
     text = (
         f"Throughput: one {cfg['throughput_count']:,}-token stream, no delay; tokens/s while "
         f"the client drains what the server wrote (best of {cfg['throughput_repeats']}), "
-        "client CPU µs per token (least)."
+        "client CPU µs per token (least). The `openai_` readers read the OpenAI stream "
+        "(`/v1/chat/completions`), the others Koala's, the same tokens; floor: requests "
+        "on the Koala stream, own floor: requests on the reader's stream."
     )
+    sizes = meta.get("bytes_per_token") or {}
+    if all(isinstance(sizes.get(name), float) for name in ("koala", "openai")):
+        text += (
+            f" Bytes per token on the wire: Koala {sizes['koala']:.1f}, "
+            f"OpenAI {sizes['openai']:.1f}."
+        )
     header = (
-        "reader | chunked tok/s | close tok/s | vs floor (chunked) | CPU µs/tok chunked "
-        "| CPU µs/tok close"
+        "reader | chunked tok/s | close tok/s | vs floor (chunked) | vs own floor (chunked) "
+        "| CPU µs/tok chunked | CPU µs/tok close"
     )
     floor = _get(tp, "requests", "chunked", "tokens_per_s")
     rows = [
@@ -129,6 +138,12 @@ def _throughput(tp: Dict[str, Any], meta: Dict[str, Any]) -> List[str]:
                 _reader_cell(tp, reader, "chunked", "tokens_per_s", digits=0),
                 _reader_cell(tp, reader, "close", "tokens_per_s", digits=0),
                 _cell(_ratio(_get(tp, reader, "chunked", "tokens_per_s"), floor)),
+                _cell(
+                    _ratio(
+                        _get(tp, reader, "chunked", "tokens_per_s"),
+                        _get(tp, STREAM_FLOORS.get(reader, "requests"), "chunked", "tokens_per_s"),
+                    )
+                ),
                 _reader_cell(tp, reader, "chunked", "cpu_us_per_token"),
                 _reader_cell(tp, reader, "close", "cpu_us_per_token"),
             ]

@@ -19,7 +19,8 @@ from g4f_sync.emulator import EmulatorProcess
 from . import output  # RESULTS_DIR and README are read at call time: tests move them
 from .config import SECTIONS, SMOKE, Config, left_out
 from .output import missing_from, update_readme, write_results
-from .processes import bytecode_cache, warm_up
+from .processes import bytecode_cache, run_worker, warm_up
+from .readers import KOALA_PATH, OPENAI_PATH
 from .reference import REFERENCE_REQUIREMENT, ensure_reference
 from .report import render, render_rst
 from .sections import MEASURES, interpreters
@@ -44,6 +45,17 @@ def _load() -> str:
         return " ".join(f"{value:.2f}" for value in os.getloadavg())
     except OSError:
         return "n/a"
+
+
+def stream_sizes(base: str, count: int) -> Dict[str, Optional[float]]:
+    """Bytes per token of each stream the readers read (Koala's, OpenAI's), ``count`` tokens,
+    read in a worker process as every measurement is (this process stays small)."""
+    streams = {"koala": KOALA_PATH, "openai": OPENAI_PATH}
+    specs = [
+        {"kind": "bytes", "url": base, "path": path, "count": count} for path in streams.values()
+    ]
+    results = run_worker(sys.executable, specs)
+    return {name: result.get("bytes_per_token") for name, result in zip(streams, results)}
 
 
 def run(
@@ -78,6 +90,8 @@ def run(
             stack.enter_context(bytecode_cache())
             warm_up([*pythons.values(), sys.executable])
         server = stack.enter_context(EmulatorProcess())
+        if "throughput" in config.sections:
+            meta["bytes_per_token"] = stream_sizes(server.url, config.throughput_count)
         for section in config.sections:
             print(f"benchmarks: {section}...", file=sys.stderr, flush=True, end="")
             begun = time.perf_counter()

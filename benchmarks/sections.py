@@ -17,7 +17,7 @@ from g4f_sync.emulator import EmulatorProcess
 
 from .config import CONCURRENCY_READERS, FRAMINGS, RSS_READERS, Config
 from .processes import Job, collect, time_import
-from .readers import FLOORS, REFERENCE, SDK
+from .readers import MEASURED, REFERENCE
 
 __all__ = ["MEASURES", "interpreters"]
 
@@ -32,7 +32,7 @@ Statistic = Callable[[Iterable[float]], float]
 
 def interpreters(readers: Sequence[str], reference_python: Optional[str]) -> Pythons:
     """The python each reader runs in: this one for ``readers``, the reference's for g4f."""
-    pythons = {name: sys.executable for name in (*SDK, *FLOORS) if name in readers}
+    pythons = {name: sys.executable for name in MEASURED if name in readers}
     if reference_python:
         pythons.update({name: reference_python for name in REFERENCE})
     return pythons

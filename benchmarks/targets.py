@@ -43,13 +43,14 @@ class Target:
     figure: str
     """The figure's name; ``{streams}`` stands for the run's concurrent streams."""
     mine: Path
-    theirs: Path
+    theirs: Optional[Path]
+    """None: the reference has no such figure."""
     bound: float
     higher: bool = False
     """The value must be at least ``bound``; by default at most."""
     floor: Optional[Path] = None
-    """Where the floor is: then both figures are ratios to it, and the "from" column reads
-    ``mine / floor unit``."""
+    """Where the floor is (or another figure to compare with, such as Koala's path): then
+    both figures are ratios to it, and the "from" column reads ``mine / floor unit``."""
     unit: str = ""
     digits: int = 0
     note: Optional[Note] = None
@@ -57,7 +58,8 @@ class Target:
 
     def row(self, section: Dict[str, Any], streams: int) -> Dict[str, Any]:
         """The figure's row in ``results["targets"]``."""
-        mine, theirs = lookup(section, *self.mine), lookup(section, *self.theirs)
+        mine = lookup(section, *self.mine)
+        theirs = lookup(section, *self.theirs) if self.theirs else None
         if self.floor:
             floor = lookup(section, *self.floor)
             detail = _pair(mine, floor, self.unit, self.digits)
@@ -129,6 +131,21 @@ TARGETS: Tuple[Target, ...] = (
         for reader, reference, label, bound in (
             ("provider", "g4f", "provider stream", 0.75),
             ("client", "g4f-client", "Client chunk stream", 0.5),
+        )
+        for framing in FRAMINGS
+    ),
+    # the OpenAI-compatible provider's CPU per token, each framing, as a ratio to Koala's
+    # provider path on the same number of tokens in the same run
+    *(
+        Target(
+            "throughput",
+            f"OpenAI provider CPU per token vs Koala provider, {framing}",
+            mine=("openai_provider", framing, "cpu_us_per_token"),
+            theirs=None,
+            bound=1.3,
+            floor=("provider", framing, "cpu_us_per_token"),
+            unit="µs/tok",
+            digits=2,
         )
         for framing in FRAMINGS
     ),

@@ -1,7 +1,7 @@
 """One process, one reader: ``python -m benchmarks.worker SPECS_JSON`` runs each spec (a
 measurement) in turn and prints a JSON list of results on its last stdout line.
 
-A spec names its ``kind`` (``throughput``, ``latency``, ``concurrency``, ``rss``), the
+A spec names its ``kind`` (``throughput``, ``latency``, ``concurrency``, ``rss``, ``bytes``), the
 ``reader`` and the emulator's base ``url`` (``urls`` for ``concurrency``); the rest are the
 kind's parameters. A result
 is the kind's figures, or ``{"error": ..., "available": bool}``. Only the standard library
@@ -20,19 +20,27 @@ from functools import partial
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import urlencode
 
-from .readers import NotAvailableError, open_reader
+from .readers import (
+    KOALA_PATH,
+    SDK,
+    NotAvailableError,
+    open_reader,
+    route,
+    stream_bytes_per_token,
+)
 from .server import cpu_ticks, wait_until_idle
 
-__all__ = ["endpoint", "main", "percentile", "run_spec"]
+__all__ = ["endpoint", "main", "peak_rss_kib", "percentile", "run_spec"]
 
 Spec = Dict[str, Any]
 Result = Dict[str, Any]
 
 
-def endpoint(base: str, **query: Any) -> str:
-    """The emulator's Koala API URL with per-request options in the query string."""
+def endpoint(base: str, path: str = KOALA_PATH, **query: Any) -> str:
+    """The emulator's API URL at ``path`` (Koala's by default; a reader's:
+    :func:`~benchmarks.readers.route`) with per-request options in the query string."""
     pairs = {k: ("true" if v is True else v) for k, v in query.items() if v is not None}
-    return f"{base}/api/gpt/?{urlencode(pairs)}"
+    return f"{base}{path}?{urlencode(pairs)}"
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -52,13 +60,29 @@ def _close(iterator: Iterator[Any]) -> None:
         close()
 
 
+def peak_rss_kib() -> float:
+    """This process's peak RSS in KiB: ``VmHWM`` of ``/proc/self/status``, the peak of its
+    own memory since its exec. Not ``ru_maxrss``: on Linux a process starts with its
+    parent's peak RSS there (exec keeps the old memory's peak), so every worker would
+    report at least the runner's. ``ru_maxrss`` where ``/proc`` is missing."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+
+
 def measure_throughput(spec: Spec) -> Result:
     """Read one ``count``-token stream with no delay. After the first token, wait until the
     server has written what the socket buffers hold, then time the rest: the figure is the
     client's own rate, not the emulator's."""
     count = spec["count"]
+    reader = spec["reader"]
     tokens = open_reader(
-        spec["reader"], endpoint(spec["url"], count=count, framing=spec["framing"])
+        reader, endpoint(spec["url"], route(reader), count=count, framing=spec["framing"])
     )
     try:
         next(tokens)
@@ -107,6 +131,7 @@ def measure_latency(spec: Spec) -> Result:
     the server's ``time.monotonic()`` at send time (system-wide on Linux)."""
     url = endpoint(
         spec["url"],
+        route(spec["reader"]),
         count=spec["count"],
         delay=spec["delay"],
         timestamps=True,
@@ -156,6 +181,7 @@ def measure_concurrency(spec: Spec) -> Result:
     urls = [
         endpoint(
             base,
+            route(reader),
             count=spec["count"],
             delay=spec["delay"],
             timestamps=True,
@@ -163,8 +189,9 @@ def measure_concurrency(spec: Spec) -> Result:
         )
         for base in spec["urls"]
     ]
-    sdk = reader in ("provider", "client", "threaded")
-    warm_up = partial(_timed_reader, reader, endpoint(spec["urls"][0], count=1, timestamps=True))
+    sdk = reader in SDK
+    first = endpoint(spec["urls"][0], route(reader), count=1, timestamps=True)
+    warm_up = partial(_timed_reader, reader, first)
     _run_parallel([warm_up], sdk)  # imports and availability, outside the clock
     calls: List[Callable[[], Timing]] = [
         partial(_timed_reader, reader, urls[i % len(urls)]) for i in range(streams)
@@ -192,7 +219,7 @@ def measure_concurrency(spec: Spec) -> Result:
         "send_span_s": percentile(spans, 50),
         "server_cpu_share": server_share,
         "client_cpu_share": cpu / wall,
-        "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,  # KiB on Linux
+        "peak_rss_kib": peak_rss_kib(),
     }
 
 
@@ -203,15 +230,25 @@ def _timed_reader(reader: str, url: str) -> Timing:
 def measure_rss(spec: Spec) -> Result:
     """Peak RSS of this process after reading one ``count``-token stream (run it first in a
     fresh process)."""
-    url = endpoint(spec["url"], count=spec["count"], framing=spec.get("framing", "chunked"))
+    url = endpoint(
+        spec["url"],
+        route(spec["reader"]),
+        count=spec["count"],
+        framing=spec.get("framing", "chunked"),
+    )
     received = sum(1 for _ in open_reader(spec["reader"], url))
     if received != spec["count"]:
         raise RuntimeError(f"received {received} tokens, expected {spec['count']}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    return {"peak_rss_mib": peak / 1024}
+    return {"peak_rss_mib": peak_rss_kib() / 1024}
+
+
+def measure_bytes(spec: Spec) -> Result:
+    """Bytes per token of the stream at ``path``, ``count`` tokens (the body as sent)."""
+    return {"bytes_per_token": stream_bytes_per_token(spec["url"], spec["path"], spec["count"])}
 
 
 MEASURES: Dict[str, Callable[[Spec], Result]] = {
+    "bytes": measure_bytes,
     "throughput": measure_throughput,
     "latency": measure_latency,
     "concurrency": measure_concurrency,

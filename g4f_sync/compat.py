@@ -8,7 +8,8 @@ one chunk per call: a token is usually one chunk, so this halves the CPU per tok
 reads http.client's ``HTTPResponse`` state (``fp``, ``chunk_left``, ``_method``) and
 urllib3's (``_fp``, ``_error_catcher``, ``_fp_bytes_read``), and is used only when
 :func:`probe` finds them as expected; otherwise ``read1`` alone reads (slower, the same
-bytes).
+bytes). Responses read through a buffer of :data:`READ_SIZE` bytes (http.client's
+``response_class``; its own is 8 KiB), so that the reader takes that much at once.
 
 Reaching a socket before the response exists. urllib3 gives a response ``shutdown()``
 (2.3 and later) to unblock a read of the body from another thread, but nothing reaches
@@ -81,8 +82,36 @@ def _report(sock: Optional[socket.socket]) -> None:
         watcher.watch_socket(sock)
 
 
+class _LargeBufferSocket:
+    """The part of a socket http.client's ``HTTPResponse`` uses, ``makefile``, giving the
+    file a buffer of :data:`READ_SIZE` bytes instead of 8 KiB."""
+
+    __slots__ = ("_sock",)
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def makefile(self, mode: str) -> Any:
+        return self._sock.makefile(mode, buffering=READ_SIZE)
+
+
+class _LargeBufferResponse(http.client.HTTPResponse):
+    """http.client's response reading through a :data:`READ_SIZE` buffer, so that the
+    whole-chunks reader takes up to that much at once (with 8 KiB, a stream of 250-byte
+    events, an OpenAI server's, came in pieces of some 30 chunks, each piece ending with
+    a partial chunk read apart). Only the memory the socket fills is touched."""
+
+    def __init__(
+        self, sock: Any, debuglevel: int = 0, method: Optional[str] = None, url: Any = None
+    ) -> None:
+        super().__init__(_LargeBufferSocket(sock), debuglevel, method, url)  # type: ignore[arg-type]
+
+
 class _ReportingHTTPConnection(HTTPConnection):
-    """An urllib3 connection that reports its socket (see the module docstring)."""
+    """An urllib3 connection that reports its socket (see the module docstring), and
+    reads its responses through a larger buffer (:class:`_LargeBufferResponse`)."""
+
+    response_class = _LargeBufferResponse
 
     def _new_conn(self) -> socket.socket:
         host, port = self._dns_host, self.port
@@ -256,6 +285,8 @@ def _probe_connections() -> List[str]:
         problems.append("urllib3.util.timeout._DEFAULT_TIMEOUT is gone")
     if getattr(HTTPConnection("example.test", 80), "_dns_host", None) != "example.test":
         problems.append("urllib3 HTTPConnection._dns_host is not the host to resolve")
+    if "response_class" not in http.client.HTTPConnection.getresponse.__code__.co_names:
+        problems.append("http.client HTTPConnection.getresponse() ignores response_class")
     if "shutdown" not in vars(urllib3.response.HTTPResponse):
         problems.append("urllib3 HTTPResponse.shutdown() is missing (urllib3 >= 2.3 has it)")
     return problems

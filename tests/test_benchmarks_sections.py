@@ -10,6 +10,7 @@ import pytest
 from benchmarks import sections
 from benchmarks.config import SMOKE
 from benchmarks.processes import Job
+from benchmarks.readers import MEASURED, STREAM_FLOORS, route
 
 SERVER: Any = SimpleNamespace(url="http://127.0.0.1:1", pid=1)
 
@@ -57,6 +58,28 @@ def test_a_failed_run_stands_for_its_framing_only(monkeypatch: pytest.MonkeyPatc
     out = sections.measure_latency(SMOKE, SERVER, {"client": "python"})
     assert out["client"]["chunked"] == {**ok, "runs": [ok]}
     assert out["client"]["close"] == {"error": "worker exited 1: boom", "available": True}
+
+
+def test_the_openai_readers_come_after_koalas_and_read_the_openai_route() -> None:
+    pythons = sections.interpreters(MEASURED, None)
+    assert list(pythons) == [
+        "provider",
+        "client",
+        "threaded",
+        "requests",
+        "socket",
+        "openai_provider",
+        "openai_client",
+        "openai_requests",
+        "openai_socket",
+    ]
+    assert [route(name) for name in ("provider", "socket", "openai_provider", "openai_socket")] == [
+        "/api/gpt/",
+        "/api/gpt/",
+        "/v1/chat/completions",
+        "/v1/chat/completions",
+    ]
+    assert {STREAM_FLOORS[name] for name in pythons} == {"requests", "openai_requests"}
 
 
 def test_interpreters_run_the_reference_readers_in_its_own_python() -> None:

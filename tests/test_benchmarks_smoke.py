@@ -8,9 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from support import ROOT
 
+from benchmarks import readers, runner, worker
+from g4f_sync.emulator import EmulatorProcess
+
 SECTIONS = ["throughput", "latency", "concurrency", "import", "rss"]
+READERS = ["provider", "client", "threaded", "requests", "socket"]
+OPENAI_READERS = ["openai_provider", "openai_client", "openai_requests", "openai_socket"]
 
 
 def run_module(*args: str) -> subprocess.CompletedProcess:
@@ -33,15 +39,25 @@ def test_smoke_run_writes_a_report_with_every_section(tmp_path: Path) -> None:
     assert {"date", "load_start", "load_end", "cpu", "python", "config"} <= set(results["meta"])
     figures = {row["section"] for row in results["targets"]}
     assert figures == set(SECTIONS)
-    for name in ("provider", "requests", "socket"):
+    for name in (*READERS, *OPENAI_READERS):
         for framing in ("chunked", "close"):
             assert results["throughput"][name][framing]["tokens_per_s"] > 0
+            assert results["throughput"][name][framing]["cpu_us_per_token"] > 0
             assert results["latency"][name][framing]["p99_ms"] >= 0
+    for name in OPENAI_READERS:  # throughput and latency only
+        assert name not in results["concurrency"] and name not in results["rss"]
+    sizes = results["meta"]["bytes_per_token"]
+    assert 10 < sizes["koala"] < 30 < 150 < sizes["openai"] < 400  # JSON strings, objects
+    rows = {row["figure"]: row for row in results["targets"]}
+    for framing in ("chunked", "close"):
+        row = rows[f"OpenAI provider CPU per token vs Koala provider, {framing}"]
+        assert row["value"] > 0 and row["detail"].endswith(" µs/tok") and row["met"] is not None
     assert results["concurrency"]["provider"]["ratio"] > 0
     assert results["import"]["g4f_sync"]["import_ms"] > 0
     assert results["rss"]["provider"]["peak_rss_mib"] > 0
     report = (tmp_path / "latest.md").read_text()
     assert report.startswith("# g4f_sync figures") and "| figure |" in report
+    assert "| openai_provider |" in report and "Bytes per token on the wire" in report
     assert "| figure |" in done.stdout
     assert ".. list-table::" in (tmp_path / "latest.rst").read_text()
 
@@ -84,3 +100,37 @@ def test_emulator_memory_reports_its_growth() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("20 streams after 5: ")
     assert done.stdout.rstrip().endswith("records kept: 25")
+
+
+def test_stream_sizes_are_read_in_a_worker_so_the_runner_stays_small(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The runner reads no stream itself: every measurement, the stream sizes too, runs
+    in a worker process."""
+
+    def in_the_runner(*args: object) -> float:
+        raise AssertionError("read in the runner's process")
+
+    monkeypatch.setattr(readers, "stream_bytes_per_token", in_the_runner)
+    monkeypatch.setattr(worker, "stream_bytes_per_token", in_the_runner)
+    with EmulatorProcess() as server:
+        sizes = runner.stream_sizes(server.url, 100)
+    assert 10 < sizes["koala"] < 30 < 150 < sizes["openai"] < 400
+
+
+def test_a_workers_peak_rss_is_its_own_not_its_parents() -> None:
+    """On Linux a process starts with its parent's peak ``ru_maxrss``; the workers report
+    ``VmHWM``, the peak of their own memory."""
+    ballast = bytearray(64 << 20)
+    ballast[:: 1 << 12] = b"x" * len(ballast[:: 1 << 12])  # touch every page
+    code = (
+        "import resource; from benchmarks.worker import peak_rss_kib; "
+        "print(peak_rss_kib(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    del ballast
+    own, inherited = map(float, done.stdout.split())
+    assert inherited > 64 * 1024  # the parent's peak
+    assert own < 40 * 1024  # a bare interpreter and the worker module

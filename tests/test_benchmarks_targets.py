@@ -96,3 +96,20 @@ def test_a_target_without_a_floor_or_note_has_an_empty_source() -> None:
     target = Target("rss", "peak", mine=("provider", "mib"), theirs=("g4f", "mib"), bound=30)
     row = target.row({"provider": {"mib": 31.0}, "g4f": {"mib": 40.0}}, streams=1)
     assert (row["value"], row["detail"], row["met"], row["reference"]) == (31.0, "", False, 40.0)
+
+
+@pytest.mark.parametrize(("openai", "met"), [(6.5, True), (6.6, False), (None, None)])
+def test_the_openai_provider_cpu_is_a_ratio_to_koalas_provider_in_the_same_run(
+    openai: Any, met: Any
+) -> None:
+    throughput = {
+        "provider": {"close": {"cpu_us_per_token": 5.0}},
+        "openai_provider": {"close": {"cpu_us_per_token": openai}},
+    }
+    row = rows_by_figure(results_of(["throughput"], throughput=throughput))[
+        "OpenAI provider CPU per token vs Koala provider, close"
+    ]
+    assert (row["target"], row["met"], row["reference"]) == ("<= 1.3", met, None)
+    if openai is not None:
+        assert row["value"] == pytest.approx(openai / 5.0)
+        assert row["detail"] == f"{openai:.2f} / 5.00 µs/tok"

@@ -4,6 +4,9 @@ back to the slower public path."""
 
 from __future__ import annotations
 
+import http.client
+import time
+
 import urllib3.response
 from support import HI_THERE
 from urllib3.connection import HTTPConnection
@@ -40,3 +43,26 @@ def test_a_failed_probe_turns_the_whole_chunks_path_off_and_reading_still_works(
     tokens = list(emu.provider(Koala, count=50).create_completion("", HI_THERE))
     assert tokens == [f"tok{i} " for i in range(50)]
     assert calls == []  # read1 alone read the answer
+
+
+def test_responses_read_through_a_large_buffer_so_whole_chunks_come_in_large_pieces(
+    emu: Emulator,
+) -> None:
+    from g4f_sync.http import Transport, iter_body
+
+    transport = Transport()
+    try:
+        response = transport.post(emu.url + "/api/gpt/?count=5000", json={"input": "x"})
+        assert isinstance(response.raw._fp, compat._LargeBufferResponse)
+        time.sleep(0.2)  # the server writes the whole answer into the socket buffers
+        pieces = list(iter_body(response))
+    finally:
+        transport.close()
+    assert b"".join(pieces).count(b"data: ") == 5000
+    assert max(map(len, pieces)) > 8192  # http.client's own buffer holds 8 KiB
+
+
+def test_the_probe_names_a_getresponse_that_ignores_response_class(monkeypatch) -> None:
+    monkeypatch.setattr(compat, "_probed", None)
+    monkeypatch.setattr(http.client.HTTPConnection, "getresponse", lambda self: None)
+    assert "http.client HTTPConnection.getresponse() ignores response_class" in compat.probe()

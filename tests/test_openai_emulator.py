@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from collections.abc import Iterator
 from typing import Any, Optional
 
@@ -206,6 +207,29 @@ def test_empty_deltas_and_control_characters_reach_the_client(emu: Emulator) -> 
 def test_a_delay_paces_the_tokens_through_the_pacer(emu: Emulator, framing: str) -> None:
     emu.openai = OpenAIOptions(tokens=["x"] * 5, delay=0.001, framing=framing)  # type: ignore[arg-type]
     assert text_of(events(post(emu, stream=True))) == "xxxxx"
+
+
+def test_count_sends_numbered_tokens_as_koala_does(emu: Emulator) -> None:
+    chunks = events(post(emu, "count=3", stream=True))
+    assert [d.get("content") for d in deltas(chunks)] == ["", "tok0 ", "tok1 ", "tok2 ", None]
+    assert post(emu, "count=2&tokens=a").json()["choices"][0]["message"]["content"] == "tok0 tok1 "
+    assert text_of(events(post(emu, "count=0", stream=True))) == ""
+    assert emu.requests[-1].tokens_sent == 0
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_timestamps_are_monotonic_send_times(emu: Emulator, framing: str) -> None:
+    before = time.monotonic()
+    query = f"count=3&timestamps=1&delay=0.02&framing={framing}"
+    chunks = events(post(emu, query, stream=True))
+    stamps = [float(d["content"]) for d in deltas(chunks)[1:-1]]
+    assert len(stamps) == 3
+    assert before <= stamps[0] <= stamps[1] <= stamps[2] <= time.monotonic()
+    assert stamps[2] - stamps[0] >= 0.04  # due 0.02 s apart: a late one does not delay the next
+    whole = post(emu, "tokens=a,b&timestamps=true").json()["choices"][0]["message"]["content"]
+    stamp = whole[: len(whole) // 2]
+    assert whole == stamp * 2  # one time for every token of a whole answer
+    assert before <= float(stamp) <= time.monotonic()
 
 
 # n choices
@@ -623,6 +647,8 @@ def test_bad_options_raise_and_bad_live_options_get_a_500(emu: Emulator) -> None
         {"api_key": ""},
         {"finish_reason": ""},
         {"role_chunk": 1},
+        {"timestamps": "yes"},
+        {"count": -1},
         {"drop_after": -1},
         {"fault": "cloudflare"},
     ):
@@ -662,6 +688,9 @@ def test_the_command_line_sets_every_openai_option() -> None:
         "1",
         "--openai-tokens",
         "p,q",
+        "--openai-count",
+        "4",
+        "--openai-timestamps",
         "--openai-delay",
         "0.5",
     ]
@@ -680,6 +709,8 @@ def test_the_command_line_sets_every_openai_option() -> None:
         fault_count=2,
         drop_after=1,
         tokens=["p", "q"],
+        count=4,
+        timestamps=True,
         delay=0.5,
     )
     assert emulator_from(parser.parse_args([])).openai == OpenAIOptions()

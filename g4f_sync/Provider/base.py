@@ -29,6 +29,7 @@ from typing import (
 import requests
 
 from .. import errors
+from ..chat.chunks import text_only
 from ..chat.types import ChatCompletionChunk
 from ..http import Retry, TimeoutLike, Transport
 from ..typing import ROLES, Messages
@@ -346,7 +347,7 @@ class ChunkProvider(GeneratorProvider):
         connection = {name: options.pop(name, None) for name in TRANSPORT_OPTIONS}
         model, transport = cls.start_call(model, messages, stream, options, **connection)
         chunks = cls.create_chunk_generator(model, messages, transport, stream=stream, **options)
-        return TokenStream(_deliver(chunks, transport, False, cls.__name__, _text_of), transport)
+        return TokenStream(_deliver(chunks, transport, False, cls.__name__, text_of), transport)
 
     @classmethod
     def create_generator(
@@ -356,14 +357,7 @@ class ChunkProvider(GeneratorProvider):
         choice: asked for through ``extra_body``, or sent unasked) raises
         :class:`~g4f_sync.errors.ResponseError` rather than being dropped."""
         for chunk in cls.create_chunk_generator(model, messages, transport, **kwargs):
-            for choice in chunk.choices:
-                if choice.index != 0 or choice.delta.tool_calls:
-                    what = f"choice {choice.index}" if choice.index else "tool calls"
-                    raise errors.ResponseError(
-                        f"the server answered with {what}, which text tokens cannot carry;"
-                        " use g4f_sync.Client().chat.completions.create"
-                    )
-            text = _text_of(chunk)
+            text = text_only(chunk)
             if text:
                 yield text
 
@@ -375,7 +369,7 @@ class ChunkProvider(GeneratorProvider):
         raise NotImplementedError(f"{cls.__name__} does not implement create_chunk_generator")
 
 
-def _text_of(chunk: ChatCompletionChunk) -> str:
+def text_of(chunk: ChatCompletionChunk) -> str:
     """The content a chunk adds to choice 0."""
     for choice in chunk.choices:
         if choice.index == 0:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from ... import errors
-from ...chat.chunks import chunks_of, read_chunk, read_completion, read_models
+from ...chat.chunks import EventReader, chunks_of, read_completion, read_models, text_only
 from ...chat.request import (
     CONNECTION_OPTIONS,
     REQUEST_OPTIONS,
@@ -28,9 +28,8 @@ from ...chat.request import (
     check_message_shapes,
     check_request_options,
 )
-from ...chat.types import ChatCompletionChunk, ModelList
+from ...chat.types import ChatCompletion, ChatCompletionChunk, ModelList
 from ...http import Retry, TimeoutLike, Transport, read_json
-from ...json_decode import decode_json
 from ...sse import iter_events
 from ...typing import Messages
 from ..base import ChunkProvider, ProviderModelMixin
@@ -162,20 +161,51 @@ class OpenaiTemplate(ChunkProvider, ProviderModelMixin):
 
     @classmethod
     def create_chunk_generator(
-        cls,
-        model: str,
-        messages: Messages,
-        transport: Transport,
-        *,
-        stream: bool = True,
-        base_url: Optional[str] = None,
-        api_key: Optional[str] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, str]] = None,
-        **options: Any,
+        cls, model: str, messages: Messages, transport: Transport, **options: Any
     ) -> Iterator[ChatCompletionChunk]:
-        root = cls.resolve_base_url(base_url)
-        key = cls.resolve_api_key(api_key)
+        answer = cls._send(model, messages, transport, options)
+        if isinstance(answer, ChatCompletion):
+            yield from chunks_of(answer)
+            return
+        read = EventReader(cls.__name__).chunk
+        for event in iter_events(answer):
+            data = event.data
+            if data == "[DONE]":
+                return
+            yield read(data)
+
+    @classmethod
+    def create_generator(
+        cls, model: str, messages: Messages, transport: Transport, **options: Any
+    ) -> Iterator[str]:
+        """The text of choice 0 (as :meth:`create_chunk_generator`'s chunks carry it),
+        without making the chunk objects of the usual events."""
+        answer = cls._send(model, messages, transport, options)
+        if isinstance(answer, ChatCompletion):
+            for chunk in chunks_of(answer):
+                text = text_only(chunk)
+                if text:
+                    yield text
+            return
+        read = EventReader(cls.__name__).text
+        for event in iter_events(answer):
+            data = event.data
+            if data == "[DONE]":
+                return
+            text = read(data)
+            if text:
+                yield text
+
+    @classmethod
+    def _send(
+        cls, model: str, messages: Messages, transport: Transport, options: Dict[str, Any]
+    ) -> Union[requests.Response, ChatCompletion]:
+        """Send the chat request: the streamed answer's response, or a whole answer read."""
+        root = cls.resolve_base_url(options.pop("base_url", None))
+        key = cls.resolve_api_key(options.pop("api_key", None))
+        stream = options.pop("stream", True)
+        extra_headers = options.pop("extra_headers", None)
+        extra_query = options.pop("extra_query", None)
         query = {**cls.query, **(extra_query or {})}
         if not model:
             headers = cls.request_headers(key, False, extra_headers)
@@ -188,17 +218,8 @@ class OpenaiTemplate(ChunkProvider, ProviderModelMixin):
         )
         kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if kind != "text/event-stream":  # a whole answer (also from a server that never streams)
-            yield from chunks_of(read_completion(read_json(response), cls.__name__))
-            return
-        for event in iter_events(response):
-            data = event.data
-            if data == "[DONE]":
-                return
-            try:
-                decoded = decode_json(data)
-            except ValueError as exc:
-                raise errors.ResponseError(f"cannot read the event {data[:200]!r}: {exc}") from None
-            yield read_chunk(decoded, cls.__name__)
+            return read_completion(read_json(response), cls.__name__)
+        return response
 
     @classmethod
     def first_model(

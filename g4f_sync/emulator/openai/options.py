@@ -99,6 +99,10 @@ class OpenAIOptions(ServiceOptions):
 
     FAULTS: ClassVar[tuple[str, ...]] = FAULTS
 
+    count: Optional[int] = option(
+        None, parse=optional(int), help="send this many tokens: tok0, tok1, ..."
+    )
+    timestamps: bool = option(False, parse=parse_bool, help="tokens are monotonic send times")
     role_chunk: bool = option(
         True, parse=parse_bool, help="a role-only first chunk per choice (default: on)"
     )
@@ -145,7 +149,7 @@ class OpenAIOptions(ServiceOptions):
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first field with a bad value."""
         super().validate()
-        for name in ("role_chunk", "empty_deltas", "logprobs"):
+        for name in ("timestamps", "role_chunk", "empty_deltas", "logprobs"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: must be a bool")
         if self.tool_calls is not None and (
@@ -170,6 +174,7 @@ class OpenAIOptions(ServiceOptions):
         if self.api_key is not None and not (isinstance(self.api_key, str) and self.api_key):
             raise ValueError("api_key: must be a non-empty string or None")
         for name, value, may_be_none in (
+            ("count", self.count, True),
             ("fault_count", self.fault_count, True),
             ("drop_after", self.drop_after, False),
         ):

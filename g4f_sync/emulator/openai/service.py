@@ -25,6 +25,7 @@ from .wire import (
     no_key_error,
     rate_limit_error,
     server_error_body,
+    stamped,
     unprocessable_body,
 )
 
@@ -75,7 +76,7 @@ class OpenAIService(Service[OpenAIOptions]):
             return _stream(exchange, options, answer, fault)
         if fault == "error_event":
             return _send_json(exchange, 200, server_error_body())
-        body = ENCODE(answer.completion()).encode()
+        body = stamped(ENCODE(answer.completion()).encode(), options.timestamps)
         if fault == "silent":
             exchange.start(200, _headers(_JSON_TYPE), framing=options.framing)
             exchange.wait(math.inf)
@@ -153,7 +154,7 @@ def _stream(
     def write(index: int) -> bytes:
         data, tokens = writes[index]
         request.tokens_sent += tokens  # before the write: a reader never sees more
-        return data
+        return stamped(data, options.timestamps)
 
     exchange.pace(len(writes), write, options.delay)
     if fault == "drop":

@@ -13,6 +13,19 @@ from ..service import echo_tokens
 from .options import ENCODE, OpenAIOptions, ToolCall
 from .request import ChatRequest
 
+STAMP = "\x00timestamp\x00"
+"""The placeholder of a text token with ``timestamps``: each is replaced by the send time."""
+_STAMP_JSON = ENCODE(STAMP)[1:-1].encode()
+"""The placeholder as JSON writes it inside a string (its control characters escaped)."""
+
+
+def stamped(data: bytes, timestamps: bool) -> bytes:
+    """``data`` with each token placeholder replaced by the time now (``timestamps``)."""
+    if not timestamps:
+        return data
+    return data.replace(_STAMP_JSON, repr(time.monotonic()).encode())
+
+
 __all__ = [
     "ARGUMENT_PIECE",
     "CONTEXT_LENGTH",
@@ -155,7 +168,14 @@ class Answer:
         self.request = request
         self.id = "chatcmpl-" + secrets.token_hex(12)
         self.created = int(time.time())
-        base = list(options.tokens) if options.tokens is not None else echo_tokens(request.text)
+        if options.count is not None:
+            base = [f"tok{i} " for i in range(options.count)]
+        elif options.tokens is not None:
+            base = list(options.tokens)
+        else:
+            base = echo_tokens(request.text)
+        if options.timestamps:
+            base = [STAMP] * len(base)
         self.replies = [base + ([f" [{i}]"] if i else []) for i in range(request.n)]
         self.reasoning = list(options.reasoning or [])
         self.tool_calls = list(options.tool_calls) if options.tool_calls else None
