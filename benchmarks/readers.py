@@ -97,15 +97,22 @@ def read_socket(endpoint: str) -> Iterator[str]:
     emulator's output, not a general HTTP client.
     """
     loads = json.loads
+    for data in _socket_events(endpoint, BODY):
+        yield loads(data)
+
+
+def _socket_events(endpoint: str, body: bytes) -> Iterator[bytes]:
+    """The ``data:`` value of each event of a stream read by hand (see
+    :func:`read_socket`)."""
     buffer = b""
-    for data in _socket_body(endpoint, BODY):
+    for data in _socket_body(endpoint, body):
         buffer += data
         blocks = buffer.split(b"\n\n")
         buffer = blocks.pop()
         for block in blocks:
             start = block.find(b"data: ")
             if start >= 0:
-                yield loads(block[start + 6 :])
+                yield block[start + 6 :]
 
 
 def _openai_content(data: bytes) -> Any:
@@ -121,17 +128,10 @@ def read_openai_socket(endpoint: str) -> Iterator[str]:
     """The raw-socket ceiling of an OpenAI stream: as :func:`read_socket`, each event's
     JSON object reduced to ``choices[0].delta.content`` (the non-empty ones)."""
     content_of = _openai_content
-    buffer = b""
-    for data in _socket_body(endpoint, OPENAI_BODY):
-        buffer += data
-        blocks = buffer.split(b"\n\n")
-        buffer = blocks.pop()
-        for block in blocks:
-            start = block.find(b"data: ")
-            if start >= 0:
-                content = content_of(block[start + 6 :])
-                if content:
-                    yield content
+    for data in _socket_events(endpoint, OPENAI_BODY):
+        content = content_of(data)
+        if content:
+            yield content
 
 
 def read_requests(endpoint: str) -> Iterator[str]:

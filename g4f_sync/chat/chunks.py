@@ -139,39 +139,38 @@ class EventReader:
     def chunk(self, data: str) -> ChatCompletionChunk:
         """The event's chunk, as :func:`read_chunk` reads its decoded ``data``; a
         :class:`~g4f_sync.errors.ResponseError` quoting ``data`` when it is not JSON."""
-        if self._prefix is not None:
-            start = self._start
-            try:
-                content, end = scanstring(data, start)
-            except ValueError:
-                pass
-            else:
-                if data[end:] == self._suffix and data[:start] == self._prefix:
-                    self._matched = True
-                    id, created, model, provider, fingerprint = self._head
-                    finish_reason, index = self._choice
-                    choice = ChunkChoice(ChoiceDelta(content), finish_reason, index)
-                    return ChatCompletionChunk(
-                        id, created, model, provider, [choice], None, fingerprint
-                    )
-        return self._read(data)
+        content = self._templated(data)
+        if content is None:
+            return self._read(data)
+        id, created, model, provider, fingerprint = self._head
+        finish_reason, index = self._choice
+        choice = ChunkChoice(ChoiceDelta(content), finish_reason, index)
+        return ChatCompletionChunk(id, created, model, provider, [choice], None, fingerprint)
 
     def text(self, data: str) -> str:
         """:func:`text_only` of the event's chunk, without making the chunk in the usual
         case; errors as :meth:`chunk`."""
-        if self._prefix is not None:
-            start = self._start
-            try:
-                content, end = scanstring(data, start)
-            except ValueError:
-                pass
-            else:
-                if data[end:] == self._suffix and data[:start] == self._prefix:
-                    self._matched = True
-                    if self._choice[1] != 0:
-                        raise _not_text(f"choice {self._choice[1]}")
-                    return content  # type: ignore[no-any-return]
-        return text_only(self._read(data))
+        content = self._templated(data)
+        if content is None:
+            return text_only(self._read(data))
+        if self._choice[1] != 0:
+            raise _not_text(f"choice {self._choice[1]}")
+        return content
+
+    def _templated(self, data: str) -> Optional[str]:
+        """The content string of an event that is the template around another string;
+        None for any other event (read it in full)."""
+        if self._prefix is None:
+            return None
+        start = self._start
+        try:
+            content, end = scanstring(data, start)
+        except ValueError:
+            return None
+        if data[end:] != self._suffix or data[:start] != self._prefix:
+            return None
+        self._matched = True
+        return content  # type: ignore[no-any-return]
 
     def _read(self, data: str) -> ChatCompletionChunk:
         """Read ``data`` in full; make it the template when it is a content-only chunk."""

@@ -132,14 +132,9 @@ class KoalaOptions(ServiceOptions):
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first field with a bad value."""
         super().validate()
-        for name, value, may_be_none in (
-            ("count", self.count, True),
-            ("fault_count", self.fault_count, True),
-            ("drop_after", self.drop_after, False),
-        ):
-            is_count = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-            if not is_count and not (may_be_none and value is None):
-                raise ValueError(f"{name}: must be a non-negative integer, not {value!r}")
+        self.check_counts(
+            "count", "fault_count", "drop_after", may_be_none=("count", "fault_count")
+        )
         for name in ("timestamps", "done", "gated"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: must be a bool")

@@ -88,6 +88,16 @@ class ServiceOptions:
         if not isinstance(self.retry_after, str) or any(c in self.retry_after for c in "\r\n"):
             raise ValueError("retry_after: must be a string without line breaks")
 
+    def check_counts(self, *names: str, may_be_none: Sequence[str] = ()) -> None:
+        """Raise ``ValueError`` naming the first of the fields ``names`` that is not a
+        non-negative integer (or None, for those in ``may_be_none``)."""
+        for name in names:
+            value = getattr(self, name)
+            if value is None and name in may_be_none:
+                continue
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+                raise ValueError(f"{name}: must be a non-negative integer, not {value!r}")
+
     def with_query(self: Options, query: Mapping[str, str]) -> Options:
         """A copy with the query parameters applied; ``ValueError`` names the bad ones."""
         return apply_query(self, query, self.query_parsers())

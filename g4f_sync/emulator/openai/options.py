@@ -173,11 +173,6 @@ class OpenAIOptions(ServiceOptions):
             raise ValueError("models: must be a list of non-empty strings")
         if self.api_key is not None and not (isinstance(self.api_key, str) and self.api_key):
             raise ValueError("api_key: must be a non-empty string or None")
-        for name, value, may_be_none in (
-            ("count", self.count, True),
-            ("fault_count", self.fault_count, True),
-            ("drop_after", self.drop_after, False),
-        ):
-            is_count = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-            if not is_count and not (may_be_none and value is None):
-                raise ValueError(f"{name}: must be a non-negative integer, not {value!r}")
+        self.check_counts(
+            "count", "fault_count", "drop_after", may_be_none=("count", "fault_count")
+        )
