@@ -236,7 +236,12 @@ class StreamInterruptedError(ConnectionError):
 
 class TimeoutError(G4FError, builtins.TimeoutError):
     """Connecting took longer than the connect timeout, or the server sent nothing
-    for longer than the read timeout."""
+    for longer than the read timeout: ``.timeout``, the seconds that ran out (None when
+    not known)."""
+
+    def __init__(self, message: str = "", *, timeout: Optional[float] = None) -> None:
+        self.timeout = timeout
+        super().__init__(message)
 
 
 class ResponseStatusError(G4FError):
@@ -272,8 +277,8 @@ class ResponseStatusError(G4FError):
         super().__init__(message or self._summary())
 
     def _said(self) -> str:
-        """What the server said: its message, else the body excerpt."""
-        return self.server_message or self.body or "(empty body)"
+        """What the server said, on one line: its message, else the body excerpt."""
+        return " ".join(self.server_message.split()) or self.body or "(empty body)"
 
     def _summary(self) -> str:
         reason = f" {self.reason}" if self.reason else ""
@@ -330,7 +335,7 @@ class RateLimitError(ResponseStatusError):
 
     def _summary(self) -> str:
         wait = f"; retry after {self.retry_after:g} s" if self.retry_after is not None else ""
-        said = f": {self.server_message}" if self.server_message else ""
+        said = f": {self._said()}" if self.server_message else ""
         where = _request(self.method, self.url)
         return f"rate limited (HTTP {self.status_code}) by {where}{wait}{said}"
 

@@ -112,6 +112,25 @@ def test_status_errors_say_what_they_carry(error: errors.G4FError, text: str) ->
     assert str(error) == (text or error.message)
 
 
+def test_the_servers_message_is_kept_as_written_and_shown_on_one_line() -> None:
+    said = "litellm.RateLimitError: mock\n\nLiteLLM: no fallback."
+    for error in (
+        errors.RateLimitError(status_code=429, server_message=said),
+        errors.InternalServerError(status_code=500, server_message=said),
+    ):
+        assert error.server_message == said
+        assert str(error).endswith(": litellm.RateLimitError: mock LiteLLM: no fallback.")
+
+
+def test_a_timeout_carries_the_seconds_that_ran_out() -> None:
+    error = errors.TimeoutError("the server sent nothing within the read timeout of 2 s", timeout=2)
+    assert (error.timeout, str(error)) == (
+        2,
+        "the server sent nothing within the read timeout of 2 s",
+    )
+    assert errors.TimeoutError("silent").timeout is None
+
+
 def test_a_retry_provider_error_names_each_provider_with_its_own_error() -> None:
     timeout = errors.TimeoutError("the server sent nothing within the read timeout")
     timeout.provider, timeout.attempts = "Koala", 2

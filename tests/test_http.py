@@ -17,6 +17,7 @@ import requests
 import responses
 import urllib3.exceptions
 from support import FAST, HI
+from tcp_state import Unanswered
 
 from g4f_sync import Client, cli, errors
 from g4f_sync.emulator import Emulator
@@ -282,6 +283,45 @@ def test_failures_while_reading_are_mapped_as_a_stream_cut_short(
         raise exc
     assert type(info.value) is kind
     assert text in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("exc", "reading", "text"),
+    [
+        (
+            requests.exceptions.ConnectTimeout("t"),
+            False,
+            "could not connect within the connect timeout of 1.5 s",
+        ),
+        (
+            requests.exceptions.ReadTimeout("t"),
+            False,
+            "the server sent nothing within the read timeout of 0.25 s",
+        ),
+        (
+            socket.timeout("t"),
+            True,
+            "the server went silent mid-answer for longer than the read timeout of 0.25 s",
+        ),
+    ],
+)
+def test_a_timeout_names_the_seconds_that_ran_out(exc: Exception, reading: bool, text: str) -> None:
+    with (
+        pytest.raises(errors.TimeoutError) as info,
+        mapped_errors("GET", URL, reading=reading, timeout=(1.5, 0.25)),
+    ):
+        raise exc
+    assert info.value.message == text
+    assert info.value.timeout == (0.25 if "read" in text else 1.5)
+
+
+def test_a_connect_timeout_says_so_without_urllib3s_internals() -> None:
+    with Unanswered() as server:
+        transport = Transport(timeout=(0.2, 5), max_retries=0)
+        with pytest.raises(errors.TimeoutError) as info:
+            transport.get(server.url + "/x")
+    assert str(info.value) == "could not connect within the connect timeout of 0.2 s"
+    assert (info.value.method, info.value.url) == ("GET", server.url + "/x")
 
 
 # Bad input fails before any I/O, with a typed error

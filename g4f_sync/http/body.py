@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import email.message
-from typing import Any, Iterator, List
+from typing import Any, Iterator, List, Optional
 
 import requests
 
@@ -29,7 +29,8 @@ def iter_body(response: requests.Response) -> Iterator[bytes]:
     raw = response.raw
     read1 = raw.read1
     whole_chunks = compat.whole_chunks_reader(raw)
-    with mapped_errors(*request_of(response), reading=True):
+    timeout = (None, _read_timeout(raw))
+    with mapped_errors(*request_of(response), reading=True, timeout=timeout):
         while True:
             chunk = whole_chunks() if whole_chunks is not None else b""
             if not chunk:
@@ -37,6 +38,13 @@ def iter_body(response: requests.Response) -> Iterator[bytes]:
                 if not chunk:
                     return
             yield chunk
+
+
+def _read_timeout(raw: Any) -> Optional[float]:
+    """The read timeout of the connection an urllib3 response reads from (urllib3 sets
+    ``connection.timeout`` to it before the head is read); None when not known."""
+    value = getattr(getattr(raw, "connection", None), "timeout", None)
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def read_body(response: requests.Response, limit: int = BODY_LIMIT) -> bytes:

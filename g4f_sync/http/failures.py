@@ -8,7 +8,7 @@ import json
 import socket
 import time
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Type
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Type
 
 import requests
 import urllib3.exceptions
@@ -35,13 +35,20 @@ _TRANSPORT_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OS
 
 
 @contextmanager
-def mapped_errors(method: str, url: str, *, reading: bool = False) -> Iterator[None]:
+def mapped_errors(
+    method: str,
+    url: str,
+    *,
+    reading: bool = False,
+    timeout: Tuple[Optional[float], Optional[float]] = (None, None),
+) -> Iterator[None]:
     """Raise what the block raises as a g4f_sync error carrying ``method`` and ``url``
     (its password masked), with the original as ``__cause__``.
 
     ``reading``: the block reads an answer's body, so a failure is a stream cut short
     (:class:`~g4f_sync.errors.StreamInterruptedError`) or a silence
-    (:class:`~g4f_sync.errors.TimeoutError`), not a failure to connect.
+    (:class:`~g4f_sync.errors.TimeoutError`), not a failure to connect. ``timeout``: the
+    ``(connect, read)`` seconds in force, named by a timeout's message when known.
     """
     try:
         yield
@@ -50,18 +57,26 @@ def mapped_errors(method: str, url: str, *, reading: bool = False) -> Iterator[N
         error.url = error.url or redact_url(url)
         raise
     except _TRANSPORT_ERRORS as exc:
-        error = _reading_error(exc) if reading else _sending_error(exc)
+        error = _reading_error(exc, timeout) if reading else _sending_error(exc, timeout)
         error.method, error.url = method, redact_url(url)
         raise error from exc
 
 
-def _sending_error(exc: BaseException) -> errors.G4FError:
+def _timed_out(what: str, seconds: Optional[float]) -> errors.TimeoutError:
+    """A :class:`~g4f_sync.errors.TimeoutError` saying ``what``, the seconds when known."""
+    of = f" of {seconds:g} s" if seconds is not None else ""
+    return errors.TimeoutError(what.format(of=of), timeout=seconds)
+
+
+def _sending_error(
+    exc: BaseException, timeout: Tuple[Optional[float], Optional[float]]
+) -> errors.G4FError:
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return errors.TimeoutError(f"could not connect within the connect timeout: {exc}")
+        return _timed_out("could not connect within the connect timeout{of}", timeout[0])
     if isinstance(
         exc, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, socket.timeout)
     ):
-        return errors.TimeoutError(f"the server sent nothing within the read timeout: {exc}")
+        return _timed_out("the server sent nothing within the read timeout{of}", timeout[1])
     if isinstance(exc, requests.exceptions.ProxyError):
         return errors.ConnectionError(f"the proxy refused or failed the connection: {exc}")
     if isinstance(exc, requests.exceptions.SSLError):
@@ -80,12 +95,14 @@ def _sending_error(exc: BaseException) -> errors.G4FError:
     return errors.ConnectionError(f"request failed: {exc}")
 
 
-def _reading_error(exc: BaseException) -> errors.G4FError:
+def _reading_error(
+    exc: BaseException, timeout: Tuple[Optional[float], Optional[float]]
+) -> errors.G4FError:
     if isinstance(
         exc, (urllib3.exceptions.ReadTimeoutError, socket.timeout, requests.exceptions.Timeout)
     ):
-        return errors.TimeoutError(
-            "the server went silent mid-answer for longer than the read timeout"
+        return _timed_out(
+            "the server went silent mid-answer for longer than the read timeout{of}", timeout[1]
         )
     return errors.StreamInterruptedError(
         f"the connection was lost mid-answer ({type(exc).__name__}: {exc})"
@@ -136,8 +153,12 @@ def read_prefix(response: requests.Response, limit: int = ERROR_BODY_LIMIT) -> s
 
 def excerpt(text: str, length: int = EXCERPT_LENGTH) -> str:
     """The start of ``text`` on one line, cut at ``length`` characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= length else flat[: length - 1] + "…"
+    return cut(" ".join(text.split()), length)
+
+
+def cut(text: str, length: int) -> str:
+    """``text`` as it is up to ``length`` characters, else its start and ``…``."""
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 _STATUS_ERRORS: Dict[int, Type[errors.ResponseStatusError]] = {
@@ -186,8 +207,9 @@ def raise_for_status(response: requests.Response) -> None:
 
 
 def error_details(text: str) -> Dict[str, Any]:
-    """``server_message``, ``type``, ``code`` and ``param`` of an OpenAI-style error body
-    (``{"error": {"message": ...}}`` or ``{"error": "..."}``); empty for any other body."""
+    """``server_message`` (as the server wrote it, cut at 500 characters), ``type``,
+    ``code`` and ``param`` of an OpenAI-style error body (``{"error": {"message": ...}}``
+    or ``{"error": "..."}``); empty for any other body."""
     try:
         data = json.loads(text) if text.lstrip().startswith("{") else None
     except (ValueError, RecursionError):
@@ -195,12 +217,12 @@ def error_details(text: str) -> Dict[str, Any]:
     error = data.get("error") if isinstance(data, dict) else None
     if isinstance(error, str):  # {"error": "rate_limited", "message": "Too many..."}
         message = data.get("message")  # type: ignore[union-attr]
-        return {"server_message": excerpt(message if isinstance(message, str) else error, 500)}
+        return {"server_message": cut(message if isinstance(message, str) else error, 500)}
     if not isinstance(error, dict):
         return {}
     details: Dict[str, Any] = {}
     if isinstance(error.get("message"), str):
-        details["server_message"] = excerpt(error["message"], 500)
+        details["server_message"] = cut(error["message"], 500)
     for key in ("type", "code", "param"):
         if isinstance(error.get(key), (str, int)):
             details[key] = str(error[key])

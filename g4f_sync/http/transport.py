@@ -85,7 +85,7 @@ class Transport:
         self.attempts = 0
         what = f"{method} {redact_url(url)}"
         try:
-            with mapped_errors(method, url):
+            with mapped_errors(method, url, timeout=self.timeout):
                 response = send_with_retries(
                     lambda: self._send_once(method, url, kwargs), self.retry, self._pause, what
                 )
