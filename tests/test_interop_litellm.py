@@ -13,11 +13,19 @@ from __future__ import annotations
 import functools
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import openai
 import pytest
-from litellm_proxy import MASTER_KEY, MOCK_TEXT, MODELS, LiteLLMProxy, ensure_litellm
+from litellm_proxy import (
+    MASTER_KEY,
+    MOCK_TEXT,
+    MODELS,
+    LiteLLMProxy,
+    LiteLLMUnavailableError,
+    ensure_litellm,
+)
 from support import ROOT
 
 from g4f_sync import ChatCompletion, Client, ThreadedStream, errors, run_batch
@@ -113,6 +121,86 @@ def test_the_usage_chunk_comes_last_with_one_empty_choice(client: Client) -> Non
     assert [(c.index, c.delta.content, c.finish_reason) for c in last.choices] == [(0, None, None)]
     assert texts_by_index(chunks) == {0: MOCK_TEXT}
     assert build_completion(chunks).usage == last.usage
+
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        },
+    }
+]
+RICH_MESSAGES: List[Dict[str, Any]] = [
+    {"role": "system", "content": "You are terse."},
+    {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": "What is the weather in this picture's city?"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+        ],
+    },
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+            }
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+]
+SURFACE: Dict[str, Any] = {
+    "temperature": 0.2,
+    "top_p": 0.9,
+    "seed": 7,
+    "stop": ["\n\n"],
+    "max_tokens": 50,
+    "presence_penalty": 0.1,
+    "frequency_penalty": 0.1,
+    "logit_bias": {"50256": -100},
+    "user": "user-1",
+    "tools": TOOLS,
+    "tool_choice": "auto",
+    "parallel_tool_calls": False,
+    "response_format": {"type": "json_object"},
+}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["answer", "stream"])
+def test_the_request_surface_and_every_message_shape_are_accepted(
+    client: Client, stream: bool
+) -> None:
+    options = {**SURFACE, "stream_options": {"include_usage": True}} if stream else SURFACE
+    rich = client.chat.completions.create(RICH_MESSAGES, "mock-gpt", stream=stream, **options)
+    answer = build_completion(list(rich)) if stream else rich
+    assert answer.choices[0].message.content == MOCK_TEXT
+    if stream:  # the mock counts a stream's tokens (a whole answer's usage is 10/20/30)
+        plain = client.chat.completions.create(HI, "mock-gpt", stream=True, **options)
+        plain_usage = build_completion(list(plain)).usage
+        # the proxy counted the four messages, their parts and the tools it was sent
+        assert answer.usage.prompt_tokens > plain_usage.prompt_tokens + 20
+
+
+def test_the_other_options_are_accepted(client: Client) -> None:
+    schema = {"name": "answer", "schema": {"type": "object"}}
+    answer = client.chat.completions.create(
+        HI,
+        "mock-gpt",
+        logprobs=True,
+        top_logprobs=2,
+        max_completion_tokens=20,
+        reasoning_effort="low",
+        response_format={"type": "json_schema", "json_schema": schema},
+        extra_headers={"X-Interop": "1"},
+        extra_query={"interop": "1"},
+    )
+    assert answer.choices[0].message.content == MOCK_TEXT
+    assert answer.choices[0].logprobs is None  # the mock sends none
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["answer", "stream"])
@@ -216,6 +304,17 @@ def test_the_cli_streams_an_answer_from_it(proxy: LiteLLMProxy) -> None:
     assert done.stderr == b""
     assert done.stdout.decode() == MOCK_TEXT + "\n"
     assert done.returncode == 0
+
+
+def test_a_proxy_that_cannot_start_fails_the_tests_with_its_log(tmp_path: Path) -> None:
+    command = tmp_path / "litellm"
+    command.write_text("#!/bin/sh\necho 'ImportError: no module named fastapi' >&2\nexit 1\n")
+    command.chmod(0o755)
+    with pytest.raises(LiteLLMUnavailableError) as caught, LiteLLMProxy(command):
+        pass
+    assert str(caught.value) == (
+        "LiteLLM's proxy did not start:\nImportError: no module named fastapi"
+    )
 
 
 # openai-python on the same requests
