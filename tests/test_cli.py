@@ -8,16 +8,23 @@ import select
 import signal
 import subprocess
 import sys
-from typing import List
+import threading
+from typing import Any, Dict, List, Optional
 
 import pytest
 from support import ROOT, MakeEmulator, provider_names
 
 from g4f_sync.cli import main
-from g4f_sync.emulator import Emulator, KoalaOptions
+from g4f_sync.cli.answer import CtrlC
+from g4f_sync.emulator import Emulator, KoalaOptions, OpenAIOptions
+from g4f_sync.http import DEFAULT_TIMEOUT
 from g4f_sync.Provider import ChatGptt, Koala
 
-ENV = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="")
+ENV = {
+    **{name: value for name, value in os.environ.items() if not name.startswith("OPENAI_")},
+    "PYTHONPATH": str(ROOT),
+    "PYTHONUNBUFFERED": "",
+}
 TIMEOUT = 20.0
 # `python -m g4f_sync`, with Ctrl-C restored: a child inherits an ignored SIGINT (a shell's
 # background job), and Python then keeps ignoring it.
@@ -33,11 +40,13 @@ def emu(make_emulator: MakeEmulator) -> Emulator:
     return make_emulator(koala=KoalaOptions(tokens=["Hello", ", ", "world", "!"]))
 
 
-def g4f_sync(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+def g4f_sync(
+    *args: str, stdin: str = "", env: Optional[Dict[str, str]] = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "g4f_sync", *args],
         cwd=ROOT,
-        env=ENV,
+        env={**ENV, **(env or {})},
         input=stdin,
         capture_output=True,
         text=True,
@@ -168,6 +177,19 @@ def test_a_seed_provider_is_not_working(emu: Emulator) -> None:
             ["chat", "--provider", "Koala", "--model", "gpt-5", "--base-url", "http://h", "hi"],
             "g4f-sync: ModelNotSupportedError: Koala does not support model 'gpt-5'",
         ),
+        (
+            ["chat", "-p", "Koala", "--base-url", "http://h", "--api-key", "sk-1", "hi"],
+            "g4f-sync: InvalidRequestError: Koala takes no api_key: it is not an"
+            " OpenAI-compatible server",
+        ),
+        (
+            ["chat", "--base-url", "http://h", "--timeout", "0", "hi"],
+            "g4f-sync: InvalidRequestError: timeout must be a positive number of seconds",
+        ),
+        (
+            ["models", "-p", "Nope"],
+            "g4f-sync: ProviderNotFoundError: no provider named 'Nope'; known: ",
+        ),
     ],
 )
 def test_usage_errors_are_one_line_on_stderr_and_exit_2(
@@ -207,32 +229,96 @@ def test_json_and_no_stream(emu: Emulator) -> None:
     assert (plain.returncode, plain.stdout) == (0, "Hello, world!\n")
 
 
-def test_conversation_from_stdin_keeps_history(emu: Emulator) -> None:
-    emu.koala.tokens = None  # echo the input
+def sent(emu: Emulator, index: int = 0) -> Dict[str, Any]:
+    """The JSON body of the emulator's ``index``-th request."""
+    return json.loads(emu.requests[index].body)  # type: ignore[no-any-return]
+
+
+# One prompt: PROMPT, piped stdin, or both. (Before, stdin without PROMPT was a
+# conversation, one message a line; now piped stdin is one prompt, as llm reads it, and
+# the conversation is the interactive chat on a terminal: tests/test_cli_terminal.py.)
+
+
+def test_piped_stdin_is_one_prompt_and_no_banner_is_shown(emu: Emulator) -> None:
     done = g4f_sync(
-        "chat",
-        "--base-url",
-        emu.url,
-        "--provider",
-        "koala",
-        "--system",
-        "Be brief.",
-        stdin="first question\n\nsecond\n",
+        "chat", "--base-url", emu.url, "-p", "koala", "-s", "Be brief.", stdin="first\n\nsecond\n"
     )
-    assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout == "first question Be brief.\nsecond Be brief.\n"
-    second = json.loads(emu.requests[1].body)
-    assert second["inputHistory"] == ["first question"]
-    assert second["outputHistory"] == ["first question Be brief."]
+    assert (done.returncode, done.stdout, done.stderr) == (0, "Hello, world!\n", "")
+    assert emu.request_count == 1
+    assert sent(emu)["input"] == "first\n\nsecond\n Be brief."  # Koala adds the system message
 
 
-def test_conversation_goes_on_after_an_error_and_exits_1(emu: Emulator) -> None:
-    emu.koala.fault, emu.koala.fault_count = "cloudflare", 1
-    done = g4f_sync("chat", "--base-url", emu.url, "--provider", "koala", stdin="one\ntwo\n")
-    assert done.returncode == 1
-    assert done.stderr.startswith("g4f-sync: CloudflareError: ") and done.stderr.count("\n") == 1
-    assert done.stdout == "Hello, world!\n"
-    assert json.loads(emu.requests[1].body)["inputHistory"] == []  # the failed turn was dropped
+def test_piped_stdin_comes_before_the_prompt_joined_by_a_space(emu: Emulator) -> None:
+    done = g4f_sync("chat", "--base-url", emu.url, "-p", "koala", "explain", stdin="x = 1\n")
+    assert (done.returncode, done.stdout) == (0, "Hello, world!\n")
+    assert sent(emu)["input"] == "x = 1\n explain"
+
+
+def test_dash_reads_the_prompt_from_stdin(emu: Emulator) -> None:
+    done = g4f_sync("chat", "--base-url", emu.url, "-p", "koala", "-", stdin="from stdin")
+    assert (done.returncode, done.stdout) == (0, "Hello, world!\n")
+    assert sent(emu)["input"] == "from stdin"
+
+
+@pytest.mark.parametrize(("prompt", "stdin"), [([], ""), (["-"], ""), (["  "], ""), ([], " \n")])
+def test_an_empty_prompt_is_a_usage_error_and_nothing_is_sent(
+    emu: Emulator, prompt: List[str], stdin: str
+) -> None:
+    done = g4f_sync("chat", "--base-url", emu.url, "-p", "koala", *prompt, stdin=stdin)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "g4f-sync: InvalidRequestError: the prompt is empty: give PROMPT, pipe the prompt to"
+        " stdin, or run on a terminal to chat\n"
+    )
+    assert emu.request_count == 0
+
+
+def test_short_options_name_the_model_and_the_system_message(emu: Emulator) -> None:
+    done = g4f_sync(
+        "chat", "-p", "koala", "--base-url", emu.url, "-m", "gpt-4o-mini", "-s", "Brief.", "Hi"
+    )
+    assert done.returncode == 0, done.stderr
+    assert (sent(emu)["model"], sent(emu)["input"]) == ("gpt-4o-mini", "Hi Brief.")
+
+
+# Where the key and the server come from
+
+
+@pytest.fixture
+def keyed(make_emulator: MakeEmulator) -> Emulator:
+    """An OpenAI-compatible server that wants the key ``sk-test-key``."""
+    return make_emulator(openai=OpenAIOptions(tokens=["Hi", "!"], api_key="sk-test-key"))
+
+
+def test_openai_base_url_and_key_come_from_the_environment(keyed: Emulator) -> None:
+    env = {"OPENAI_BASE_URL": keyed.url + "/v1", "OPENAI_API_KEY": "sk-test-key"}
+    done = g4f_sync("chat", "Say hi", env=env)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "Hi!\n", "")
+    assert keyed.requests[-1].headers["Authorization"] == "Bearer sk-test-key"
+
+
+def test_base_url_alone_takes_the_key_from_the_environment(keyed: Emulator) -> None:
+    env = {"OPENAI_API_KEY": "sk-test-key"}
+    done = g4f_sync("chat", "--base-url", keyed.url + "/v1", "Say hi", env=env)
+    assert (done.returncode, done.stdout) == (0, "Hi!\n")
+    flag = g4f_sync("chat", "--base-url", keyed.url + "/v1", "--api-key", "sk-test-key", "Hi")
+    assert (flag.returncode, flag.stdout) == (0, "Hi!\n")
+
+
+def test_a_text_provider_pointed_elsewhere_gets_no_key_from_the_environment(
+    emu: Emulator,
+) -> None:
+    env = {"OPENAI_API_KEY": "sk-not-for-koala"}
+    done = g4f_sync("chat", "-p", "koala", "--base-url", emu.url, "Say hi", env=env)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "Hello, world!\n", "")
+    assert "Authorization" not in emu.requests[0].headers
+
+
+def test_a_wrong_key_is_one_line_without_the_key(keyed: Emulator) -> None:
+    done = g4f_sync("chat", "--base-url", keyed.url + "/v1", "--api-key", "sk-wrong-9876", "Hi")
+    assert (done.returncode, done.stdout, done.stderr.count("\n")) == (1, "", 1)
+    assert done.stderr.startswith("g4f-sync: AuthenticationError: Custom: HTTP 401")
+    assert "wrong" not in done.stderr
 
 
 def test_providers_prints_an_aligned_table_of_what_each_provider_supports(
@@ -277,3 +363,169 @@ def test_demo_runs_offline_and_exits_0() -> None:
     # stderr is a pipe, not a terminal: run_batch's progress writes only its final line,
     # whether tqdm is installed or not
     assert done.stderr == "8/8 done, 0 failed\n"
+
+
+def test_providers_json_lists_every_provider_with_what_it_supports(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["providers", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert [fact["name"] for fact in facts] == provider_names()
+    assert facts[0] == {
+        "name": "Koala",
+        "working": False,
+        "supports_stream": True,
+        "supports_system_message": False,
+        "supports_message_history": True,
+        "default_model": "gpt-4o-mini",
+        "models": ["gpt-4o-mini"],
+        "url": "https://koala.sh/chat",
+    }
+    ollama = next(fact for fact in facts if fact["name"] == "Ollama")
+    assert (ollama["default_model"], ollama["models"], ollama["url"]) == (
+        None,
+        [],
+        "http://localhost:11434/v1",
+    )
+
+
+# models
+
+
+def test_models_lists_a_servers_models_one_a_line(make_emulator: MakeEmulator) -> None:
+    emu = make_emulator(openai=OpenAIOptions(models=["llama3.2", "qwen2.5"]))
+    done = g4f_sync("models", "--base-url", emu.url + "/v1")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "llama3.2\nqwen2.5\n", "")
+    as_json = g4f_sync("models", "--base-url", emu.url, "--json")  # a URL without a path: /v1
+    listed = json.loads(as_json.stdout)
+    assert listed["object"] == "list"
+    assert [model["id"] for model in listed["data"]] == ["llama3.2", "qwen2.5"]
+    assert [(r.method, r.path) for r in emu.requests] == [("GET", "/v1/models")] * 2
+
+
+def test_models_takes_the_key_and_hides_a_wrong_one(keyed: Emulator) -> None:
+    done = g4f_sync("models", "--base-url", keyed.url + "/v1", "--api-key", "sk-test-key")
+    assert (done.returncode, done.stdout) == (0, "emulated-gpt\nemulated-mini\n")
+    wrong = g4f_sync("models", "--base-url", keyed.url + "/v1", "--api-key", "sk-bad-5555")
+    assert (wrong.returncode, wrong.stdout, wrong.stderr.count("\n")) == (1, "", 1)
+    assert wrong.stderr.startswith("g4f-sync: AuthenticationError: Custom: HTTP 401")
+    assert "bad" not in wrong.stderr
+
+
+def test_models_of_a_text_provider_are_its_fixed_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "-p", "ChatGptt"]) == 0  # no request: the list is the class's
+    assert capsys.readouterr().out == "gpt-4\ngpt-4o\ngpt-4o-mini\n"
+
+
+def test_models_without_a_server_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    assert main(["models"]) == 2
+    assert capsys.readouterr().err == (
+        "g4f-sync: ProviderNotFoundError: models: which server? give --base-url URL (or set"
+        " OPENAI_BASE_URL), or --provider NAME\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["chat", "models"])
+def test_timeout_help_states_the_defaults(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    connect, read = DEFAULT_TIMEOUT
+    assert f"(default: {connect:g} to connect, {read:g} of silence)" in text
+    assert "(default: 10 to connect, 120 of silence)" in text  # as the README says
+
+
+# emulate
+
+
+@pytest.mark.parametrize(
+    ("port", "why"),
+    [
+        ("99999", "must be 0 to 65535 (0: a free one), got 99999"),
+        ("http", "not a port number: 'http'"),
+    ],
+)
+def test_emulate_bad_port_is_a_short_usage_error(
+    port: str, why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["emulate", "--port", port])
+    assert info.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "usage: g4f-sync emulate [-h] [--host HOST] [--port PORT] [--verbose]"
+        " [--SERVICE-OPTION VALUE ...]",
+        f"g4f-sync emulate: error: argument --port: {why}",
+    ]
+
+
+def test_emulate_exits_130_on_ctrl_c_and_writes_no_line_to_a_pipe() -> None:
+    proc = start("emulate", "--port", "0")
+    try:
+        read_until(proc, b"Ctrl-C stops\n", bytearray())
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(TIMEOUT) == 130
+        stdout, stderr = proc.communicate()
+        assert (stdout, stderr) == (b"", b"")  # the fresh line is for a terminal only
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+# Ctrl-C during an answer, in-process with real signals
+
+
+class RecordingStream:
+    """Stands for a stream: records the threads its interrupt() was called from."""
+
+    def __init__(self) -> None:
+        self.interrupted_from: List[str] = []
+        self.done = threading.Event()
+
+    def interrupt(self) -> bool:
+        self.interrupted_from.append(threading.current_thread().name)
+        self.done.set()
+        return True
+
+
+def test_ctrl_c_interrupts_the_watched_stream_from_a_thread_then_a_second_one_raises() -> None:
+    stream = RecordingStream()
+    before = signal.getsignal(signal.SIGINT)
+    with CtrlC() as ctrl_c:
+        ctrl_c.watch(stream)
+        signal.raise_signal(signal.SIGINT)  # the handler runs when raise_signal returns
+        assert ctrl_c.pressed and stream.done.wait(TIMEOUT)
+        assert stream.interrupted_from == ["g4f-sync: Ctrl-C interrupt"]  # not the main thread
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is before  # restored
+
+
+def test_ctrl_c_before_the_stream_exists_interrupts_it_when_watched() -> None:
+    stream = RecordingStream()
+    with CtrlC() as ctrl_c:
+        signal.raise_signal(signal.SIGINT)
+        assert ctrl_c.pressed and stream.interrupted_from == []
+        ctrl_c.watch(stream)
+        assert stream.done.wait(TIMEOUT)
+
+
+def test_readline_is_imported_only_by_the_interactive_chat(emu: Emulator) -> None:
+    code = (
+        "import sys; from g4f_sync.cli import main;"
+        f" main(['chat', '-p', 'koala', '--base-url', {emu.url!r}, 'hi']);"
+        " print('readline' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=ENV,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "Hello, world!\nFalse\n", "")

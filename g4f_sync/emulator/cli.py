@@ -29,10 +29,19 @@ UNPREFIXED = "koala"
 """The service whose options also go without the ``--koala-`` prefix: they predate the others."""
 
 
+USAGE = "%(prog)s [-h] [--host HOST] [--port PORT] [--verbose] [--SERVICE-OPTION VALUE ...]"
+"""The usage line: the options of every service would make it a page long."""
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT: stopped by Ctrl-C (SIGTERM, a request to stop, exits 0)."""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the emulator's options to ``parser``: the server's, then every service's."""
+    parser.usage = USAGE
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
-    parser.add_argument("--port", type=int, default=0, help="port, 0: a free one (%(default)s)")
+    parser.add_argument(
+        "--port", type=_port, default=0, help="port, 0 to 65535; 0: a free one (%(default)s)"
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     for name, service in SERVICES.items():
         title = f"{service.title()} defaults (each also settable per request by query)"
@@ -40,6 +49,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         for field in service.options_class.option_fields():
             if field.metadata["cli"]:
                 _add_option(group, name, service.options_class, field)
+
+
+def _port(raw: str) -> int:
+    """An argparse ``type``: a TCP port number, 0 to 65535."""
+    try:
+        port = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {raw!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 to 65535 (0: a free one), got {port}")
+    return port
 
 
 def _add_option(
@@ -113,7 +133,9 @@ def _given(args: argparse.Namespace, service: str, options: type[ServiceOptions]
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until interrupted, after printing one line with the base URL; the exit code."""
+    """Serve until stopped, after printing one line with the base URL; the exit code: 0
+    after SIGTERM, 130 after Ctrl-C (SIGINT), on a fresh line; 2 for a bad option, 1 when
+    the address cannot be had."""
     try:
         emulator = emulator_from(args)
     except ValueError as exc:
@@ -121,10 +143,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         emulator.start()
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
-    restore = _interrupt_on_signals()
+    received: list[int] = []
+    restore = _interrupt_on_signals(received)
     try:
         print(f"Emulator on {emulator.url} ({_describe(emulator)}); Ctrl-C stops")
         sys.stdout.flush()
@@ -135,7 +158,19 @@ def run(args: argparse.Namespace) -> int:
     finally:
         restore()
         emulator.close()
-    return 0
+    if received and received[0] == signal.SIGTERM:
+        return 0
+    _fresh_line()
+    return EXIT_INTERRUPTED
+
+
+def _fresh_line() -> None:
+    """End the line the terminal echoed ``^C`` on (when an output is a terminal)."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and stream.isatty():
+            stream.write("\n")
+            stream.flush()
+            return
 
 
 def _describe(emulator: Emulator) -> str:
@@ -146,8 +181,9 @@ def _describe(emulator: Emulator) -> str:
     )
 
 
-def _interrupt_on_signals() -> Callable[[], None]:
-    """Make SIGINT and SIGTERM raise KeyboardInterrupt in the main thread; returns an undo.
+def _interrupt_on_signals(received: list[int]) -> Callable[[], None]:
+    """Make SIGINT and SIGTERM raise KeyboardInterrupt in the main thread, noting the
+    signal in ``received``; returns an undo.
 
     SIGINT too, because a shell starts background jobs with SIGINT ignored.
     """
@@ -155,6 +191,7 @@ def _interrupt_on_signals() -> Callable[[], None]:
         return lambda: None
 
     def interrupt(signum: int, frame: Optional[FrameType]) -> None:
+        received.append(signum)
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
