@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .chatgptt import ChatGpttOptions
     from .koala import KoalaOptions
     from .openai import OpenAIOptions
+    from .replay import ReplayOptions
 
 __all__ = ["Emulator"]
 
@@ -48,6 +49,7 @@ class Emulator:
         koala: KoalaOptions
         chatgptt: ChatGpttOptions
         openai: OpenAIOptions
+        replay: ReplayOptions
 
     def __init__(
         self,
