@@ -7,6 +7,7 @@ Jupyter and in code bases that never adopted asyncio.
 from __future__ import annotations
 
 from . import errors
+from . import types as types  # the response objects, as openai.types
 from .client import Client
 from .client.legacy import ChatCompletion
 from .errors import G4FError
