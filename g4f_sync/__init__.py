@@ -13,6 +13,7 @@ from .errors import G4FError
 from .http import Retry, Session, Timeout
 from .Provider import ChatGptt, Koala, RetryProvider
 from .Provider.base import TokenStream
+from .Provider.registry import register
 from .threaded import BatchResult, ThreadedStream, run_batch
 from .typing import Message, Messages
 
@@ -35,5 +36,6 @@ __all__ = [
     "TokenStream",
     "__version__",
     "errors",
+    "register",
     "run_batch",
 ]
