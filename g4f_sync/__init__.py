@@ -14,6 +14,7 @@ from .errors import G4FError
 from .http import Retry, Session, Timeout
 from .Provider import ChatGptt, Koala, RetryProvider
 from .Provider.base import TokenStream
+from .Provider.registry import register
 from .threaded import BatchResult, ThreadedStream, run_batch
 from .typing import Message, Messages
 
@@ -36,5 +37,6 @@ __all__ = [
     "TokenStream",
     "__version__",
     "errors",
+    "register",
     "run_batch",
 ]

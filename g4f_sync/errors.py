@@ -13,6 +13,7 @@
     ├── RetryProviderError                     every provider of a RetryProvider failed: ``.errors``
     ├── CancelledError                         the caller interrupted the call
     ├── MissingRequirementsError (ImportError) an optional package is not installed
+    ├── EmulatorNotStartedError (RuntimeError)  the emulator was used before start()
     ├── ConnectionError (ConnectionError)       could not reach the server
     │   └── StreamInterruptedError              connection lost mid-stream
     ├── TimeoutError (TimeoutError)             connect or read timeout
@@ -61,6 +62,7 @@ __all__ = [
     "ConnectionError",
     "ContentFlaggedError",
     "ContextLengthExceededError",
+    "EmulatorNotStartedError",
     "G4FError",
     "IPBannedError",
     "InternalServerError",
@@ -186,6 +188,12 @@ class ProviderNotFoundError(G4FError):
     def __init__(self, message: str, *, considered: Sequence[Tuple[str, str]] = ()) -> None:
         super().__init__(message)
         self.considered: List[Tuple[str, str]] = list(considered)
+
+
+class EmulatorNotStartedError(G4FError, RuntimeError):
+    """An :class:`~g4f_sync.emulator.Emulator` was used (its URL, its requests, a
+    provider bound to it) before :meth:`~g4f_sync.emulator.Emulator.start` or a ``with``
+    block; nothing was sent."""
 
 
 class ProviderNotWorkingError(G4FError):

@@ -120,7 +120,9 @@ class ProviderModelMixin:
     @classmethod
     def get_model(cls, model: Optional[str]) -> str:
         """The provider's name for ``model``: the default for ``""``/None, an alias
-        resolved, or :class:`~g4f_sync.errors.ModelNotSupportedError`."""
+        resolved, a name in any case (``"GPT-4o"`` -> ``"gpt-4o"``), or
+        :class:`~g4f_sync.errors.ModelNotSupportedError` (also when the case fits
+        several names and none exactly)."""
         if model is None or model == "":
             return cls.default_model
         if not isinstance(model, str):
@@ -130,6 +132,19 @@ class ProviderModelMixin:
         supported = cls.get_models()
         if model in supported:
             return model
+        wanted = model.casefold()
+        matches = {
+            cls.model_aliases.get(name, name)
+            for name in [*supported, *cls.model_aliases]
+            if name.casefold() == wanted
+        }
+        if len(matches) == 1:
+            return matches.pop()
+        if matches:
+            raise errors.ModelNotSupportedError(
+                f"{cls.__name__}: model {model!r} differs only in case from"
+                f" {', '.join(sorted(matches))}: give one of them exactly"
+            )
         names = ", ".join(supported + sorted(cls.model_aliases))
         raise errors.ModelNotSupportedError(
             f"{cls.__name__} does not support model {model!r}; it supports: {names}"

@@ -133,9 +133,10 @@ class Client:
     server (``http://localhost:11434/v1``; with ``provider``, that provider pointed
     there), with ``api_key`` and ``default_headers``. With neither, ``OPENAI_BASE_URL``
     (and ``OPENAI_API_KEY``) when set, else per call the first working provider that
-    supports the model. ``proxy``, ``timeout``, ``max_retries`` and ``session`` apply to
-    every call (a call's own keyword arguments win); without a ``session`` each
-    completion opens and closes its own.
+    supports the model, registered ones (:func:`g4f_sync.register`) first. ``proxy``,
+    ``timeout``, ``max_retries`` and ``session`` apply to every call (a call's own
+    keyword arguments win); without a ``session`` each completion opens and closes its
+    own.
 
     Everything is checked here, before any I/O: an unknown provider name raises
     :class:`~g4f_sync.errors.ProviderNotFoundError`, a bad proxy, timeout or base URL

@@ -55,7 +55,8 @@ class Completions:
 
         ``model``: empty or None means the provider's default. ``provider`` (a class, a
         name, or a :class:`~g4f_sync.Provider.retry.RetryProvider`) overrides the
-        client's; with neither, the first working provider that supports ``model``.
+        client's; with neither, the first working provider that supports ``model``,
+        registered ones (:func:`g4f_sync.register`) first.
 
         An OpenAI-compatible provider gets every option as given (``temperature``,
         ``tools``, ``n``, ``response_format``, ``stop``, ``max_tokens``, ...) and the
