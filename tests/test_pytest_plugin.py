@@ -105,7 +105,7 @@ def test_users_tests_get_the_fixture_through_the_entry_point(tmp_path: Path) -> 
         "test_the_marker_passes_arguments": "passed",
         "test_an_unknown_argument_is_an_error": (
             'error: failed on setup with "TypeError: Emulator() got unknown service(s)'
-            ' kaola (koala, chatgptt, openai)"'
+            ' kaola (koala, chatgptt, openai, replay)"'
         ),
         "test_a_positional_argument_is_an_error": (
             'error: failed on setup with "TypeError: @pytest.mark.g4f_emulator takes keyword'
