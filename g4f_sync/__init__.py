@@ -7,12 +7,14 @@ Jupyter and in code bases that never adopted asyncio.
 from __future__ import annotations
 
 from . import errors
+from . import types as types  # the response objects, as openai.types
 from .client import Client
 from .client.legacy import ChatCompletion
 from .errors import G4FError
 from .http import Retry, Session, Timeout
 from .Provider import ChatGptt, Koala, RetryProvider
 from .Provider.base import TokenStream
+from .Provider.registry import register
 from .threaded import BatchResult, ThreadedStream, run_batch
 from .typing import Message, Messages
 
@@ -35,5 +37,6 @@ __all__ = [
     "TokenStream",
     "__version__",
     "errors",
+    "register",
     "run_batch",
 ]

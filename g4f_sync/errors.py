@@ -13,6 +13,7 @@
     ├── RetryProviderError                     every provider of a RetryProvider failed: ``.errors``
     ├── CancelledError                         the caller interrupted the call
     ├── MissingRequirementsError (ImportError) an optional package is not installed
+    ├── EmulatorNotStartedError (RuntimeError)  the emulator was used before start()
     ├── ConnectionError (ConnectionError)       could not reach the server
     │   └── StreamInterruptedError              connection lost mid-stream
     ├── TimeoutError (TimeoutError)             connect or read timeout
@@ -61,6 +62,7 @@ __all__ = [
     "ConnectionError",
     "ContentFlaggedError",
     "ContextLengthExceededError",
+    "EmulatorNotStartedError",
     "G4FError",
     "IPBannedError",
     "InternalServerError",
@@ -188,6 +190,12 @@ class ProviderNotFoundError(G4FError):
         self.considered: List[Tuple[str, str]] = list(considered)
 
 
+class EmulatorNotStartedError(G4FError, RuntimeError):
+    """An :class:`~g4f_sync.emulator.Emulator` was used (its URL, its requests, a
+    provider bound to it) before :meth:`~g4f_sync.emulator.Emulator.start` or a ``with``
+    block; nothing was sent."""
+
+
 class ProviderNotWorkingError(G4FError):
     """The provider is marked as not working (``.marked``: its class says
     ``working = False``, and ``ignore_working=True`` calls it anyway), or its site no
@@ -212,6 +220,11 @@ class RetryProviderError(G4FError):
 
 def _one_line(error: BaseException) -> str:
     text = error.describe() if isinstance(error, G4FError) else str(error)
+    return _flat(text)
+
+
+def _flat(text: str) -> str:
+    """``text`` on one line: every run of whitespace one space."""
     return " ".join(text.split())
 
 
@@ -247,8 +260,9 @@ class TimeoutError(G4FError, builtins.TimeoutError):
 class ResponseStatusError(G4FError):
     """The server answered with a non-2xx status: ``.status_code``, ``.reason``, ``.body``
     (a short excerpt), the request's ``.method`` and ``.url``, and from an OpenAI-style
-    error body ``{"error": {"message", "type", "code", "param"}}`` its ``.server_message``,
-    ``.type``, ``.code`` and ``.param``."""
+    error body ``{"error": {"message", "type", "code", "param"}}`` its ``.server_message``
+    (as sent, line breaks kept; the error's text shows it on one line), ``.type``, ``.code``
+    and ``.param``."""
 
     def __init__(
         self,
@@ -278,7 +292,7 @@ class ResponseStatusError(G4FError):
 
     def _said(self) -> str:
         """What the server said, on one line: its message, else the body excerpt."""
-        return " ".join(self.server_message.split()) or self.body or "(empty body)"
+        return _flat(self.server_message) or self.body or "(empty body)"
 
     def _summary(self) -> str:
         reason = f" {self.reason}" if self.reason else ""
@@ -335,7 +349,7 @@ class RateLimitError(ResponseStatusError):
 
     def _summary(self) -> str:
         wait = f"; retry after {self.retry_after:g} s" if self.retry_after is not None else ""
-        said = f": {self._said()}" if self.server_message else ""
+        said = f": {_flat(self.server_message)}" if self.server_message else ""
         where = _request(self.method, self.url)
         return f"rate limited (HTTP {self.status_code}) by {where}{wait}{said}"
 

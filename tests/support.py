@@ -7,7 +7,10 @@ Fixtures are in ``conftest.py``; what the kernel says about TCP connections is i
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 import tracemalloc
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Sequence
 
@@ -73,3 +76,29 @@ def allocations_grown(
     finally:
         tracemalloc.stop()
     return [stat for stat in after.compare_to(before, "lineno") if stat.size_diff > 0]
+
+
+def run_pytest(directory: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """pytest in a fresh interpreter, in ``directory`` (without this suite's conftest),
+    with the plugins installed packages declare: a user's own test run."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *arguments],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def junit_outcomes(report: Path) -> Dict[str, str]:
+    """Each test's outcome in a JUnit XML report, by test name: ``passed``, or
+    ``failed``/``error``/``skipped`` with the message after a colon."""
+    found: Dict[str, str] = {}
+    for case in ElementTree.parse(report).iter("testcase"):
+        outcome = "passed"
+        for kind in ("failure", "error", "skipped"):
+            element = case.find(kind)
+            if element is not None:
+                outcome = f"{'failed' if kind == 'failure' else kind}: {element.get('message')}"
+        found[case.get("name", "")] = outcome
+    return found

@@ -385,7 +385,7 @@ def test_not_working_provider_says_how_to_override(emu: Emulator) -> None:
     assert str(info.value) == (
         "Koala is marked as not working (working = False): its public service is gone."
         " Pass ignore_working=True to call it anyway, or use a subclass with working = True"
-        " pointed at a live host, e.g. Emulator().provider(Koala) from g4f_sync.emulator"
+        " pointed at a live host, e.g. Emulator().start().provider(Koala) from g4f_sync.emulator"
     )
     assert emu.requests == []
     assert create(HI_THERE, "", ignore_working=True).choices[0].message.content == "Hello, world!"
@@ -409,12 +409,16 @@ def test_no_provider_means_the_first_working_one_supporting_the_model(
         create(HI_THERE, "claude")
     assert str(info.value) == (
         "no working provider supports model 'claude'; considered: Koala (not working),"
-        " Koala (does not support model 'claude'), ChatGptt (does not support model 'claude');"
-        f" pass provider=... with ignore_working=True to try one{OPENAI_HINT}"
+        " Koala (does not support model 'claude'), ChatGptt (does not support model 'claude')."
+        f"{REGISTER_HINT}"
     )
 
 
-OPENAI_HINT = "; for an OpenAI-compatible server, pass base_url=... (Ollama, llama.cpp, ...)"
+REGISTER_HINT = (
+    " Pass provider=..., or register one, e.g. for Ollama on this machine (any"
+    " OpenAI-compatible server: Custom.rebased(base_url); the emulator:"
+    " emulator.provider(Koala)): import g4f_sync; g4f_sync.register(g4f_sync.Provider.Ollama)"
+)
 
 
 def test_no_working_provider_at_all_lists_what_was_considered() -> None:
@@ -425,8 +429,7 @@ def test_no_working_provider_at_all_lists_what_was_considered() -> None:
     names = [p.__name__ for p in g4f_sync.Provider.__providers__ if p.auto_select]
     considered = ", ".join(f"{name} (not working)" for name in names)
     assert str(info.value) == (
-        f"no working provider is available; considered: {considered};"
-        f" pass provider=... with ignore_working=True to try one{OPENAI_HINT}"
+        f"no working provider is available; considered: {considered}.{REGISTER_HINT}"
     )
     assert info.value.considered == [(name, "not working") for name in names]
 

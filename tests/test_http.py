@@ -34,6 +34,7 @@ from g4f_sync.http import (
     raise_for_status,
     redact_url,
 )
+from g4f_sync.http.config import SERVER_MESSAGE_LIMIT
 from g4f_sync.Provider import Koala
 from g4f_sync.Provider.registry import rebase_provider
 
@@ -567,6 +568,29 @@ def test_each_status_raises_its_class_with_the_servers_message_and_details(
         said["param"],
     )
     assert said["message"] in str(error)
+
+
+@responses.activate
+def test_the_servers_message_keeps_its_line_breaks_and_the_error_reads_on_one_line() -> None:
+    message = "upstream failed:\n\n  model group 'm' is down"
+    responses.get(URL, status=503, json=openai_error(message, "server_error", "503"))
+    with pytest.raises(errors.InternalServerError) as info:
+        raise_for_status(_get())
+    assert info.value.server_message == message
+    assert str(info.value) == (
+        f"HTTP 503 Service Unavailable from GET {URL}: upstream failed: model group 'm' is down"
+    )
+
+
+@responses.activate
+def test_a_long_server_message_is_cut_at_its_limit() -> None:
+    responses.get(URL, status=429, json={"error": {"message": "a\n" * 400}})
+    with pytest.raises(errors.RateLimitError) as info:
+        raise_for_status(_get())
+    said = info.value.server_message
+    assert len(said) == SERVER_MESSAGE_LIMIT == 500
+    assert said == "a\n" * 249 + "a…"
+    assert str(info.value).endswith(": " + "a " * 249 + "a…")
 
 
 def test_a_bad_request_reads_like_the_server_said_it() -> None:

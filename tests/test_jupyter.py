@@ -8,6 +8,7 @@ user installed cannot interfere. The emulator runs in its own process, like a se
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -15,13 +16,14 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Sequence
 
 import nbformat
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
+from notebook_extras import ensure_notebook_extras
 
 import g4f_sync
 from g4f_sync.emulator import EmulatorProcess
@@ -116,6 +118,22 @@ async_tokens, _ = await asyncio.gather(consume(), mark_loop_free())
 print(json.dumps(async_tokens))
 """
 
+PROGRESS_CELL = """
+calls = [functools.partial(answer, f"progress {i}") for i in range(7)]
+calls.append(functools.partial(answer, "fails", BrokenKoala))
+for result in run_batch(calls, max_workers=2):  # progress shown by default in a notebook
+    print(result.index)
+"""
+
+WITHOUT_IPYWIDGETS = 'sys.modules["ipywidgets"] = None  # imports now fail: as if not installed'
+WITHOUT_TQDM = 'sys.modules["tqdm"] = None'
+
+EXTRAS = """
+import ipywidgets, tqdm
+from g4f_sync.threaded.progress import in_notebook
+print(json.dumps([tqdm.__version__, ipywidgets.__version__, in_notebook()]))
+"""
+
 NO_THREAD_LEFT = """
 for thread in threading.enumerate():
     if thread.name.startswith("g4f_sync."):
@@ -170,22 +188,52 @@ def stderr_of(cell: nbformat.NotebookNode) -> str:
     )
 
 
-@pytest.fixture
-def kernel_spec_dir(tmp_path: Path) -> Path:
-    """A kernel spec running ipykernel on this interpreter, importing this g4f_sync, with
-    its own IPython directory (no profile or startup script of the user's)."""
-    kernels = tmp_path / "kernels"
+def write_kernel_spec(directory: Path, extra_paths: Sequence[Path] = ()) -> Path:
+    """A kernel spec running ipykernel on this interpreter, importing this g4f_sync (and
+    whatever ``extra_paths`` hold), with its own IPython directory (no profile or startup
+    script of the user's); the directory of kernel specs to give the kernel manager."""
+    kernels = directory / "kernels"
     spec = kernels / KERNEL_NAME
     spec.mkdir(parents=True)
-    path = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")]))
+    paths = [str(PACKAGE_PARENT), *map(str, extra_paths), os.environ.get("PYTHONPATH")]
     kernel = {
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "g4f_sync test kernel",
         "language": "python",
-        "env": {"PYTHONPATH": path, "IPYTHONDIR": str(tmp_path / "ipython")},
+        "env": {
+            "PYTHONPATH": os.pathsep.join(filter(None, paths)),
+            "IPYTHONDIR": str(directory / "ipython"),
+        },
     }
     (spec / "kernel.json").write_text(json.dumps(kernel))
     return kernels
+
+
+def displays_of(cell: nbformat.NotebookNode) -> List[nbformat.NotebookNode]:
+    return [output for output in cell.outputs if output["output_type"] == "display_data"]
+
+
+def shows_one_updated_text_line(cell: nbformat.NotebookNode, text: str) -> bool:
+    """The cell's first output is a text display holding ``text`` now (so it was updated
+    in place after the prints that follow it), and nothing else is displayed."""
+    first = cell.outputs[0]
+    return (
+        displays_of(cell) == [first]
+        and dict(first["data"]) == {"text/plain": text}
+        and all(output["output_type"] == "stream" for output in cell.outputs[1:])
+    )
+
+
+def widget_state(notebook: nbformat.NotebookNode, model_id: str) -> Dict[str, Any]:
+    """The state nbclient recorded for a widget model (as a front end would restore it)."""
+    models = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]
+    return dict(models["state"][model_id]["state"])
+
+
+@pytest.fixture
+def kernel_spec_dir(tmp_path: Path) -> Path:
+    """The kernel spec of :func:`write_kernel_spec`, with the test environment's packages."""
+    return write_kernel_spec(tmp_path)
 
 
 @pytest.fixture
@@ -283,6 +331,7 @@ def test_notebook_streams_batches_and_leaves_the_event_loop_alone(
     sdk_calls = (streaming, non_streaming, client_streaming, client_non_streaming, threaded, batch)
     for cell in (*sdk_calls, async_for):
         assert stderr_of(cell) == ""
+    assert len(displays_of(batch)) == 1  # its progress, on by default in a notebook
 
     fresh_cells = [code_cell(LOOP_STATE), code_cell(ASYNCIO_RUN, raises=True)]
     fresh_state, fresh_run = run_notebook(fresh_cells, kernel_spec_dir, tmp_path, socket_dir).cells
@@ -296,3 +345,50 @@ def test_notebook_streams_batches_and_leaves_the_event_loop_alone(
     expected = [{"ename": "RuntimeError", "evalue": RUNNING_LOOP_ERROR}]
     assert errors_of(fresh_run) == expected
     assert errors_of(sdk_run) == expected
+
+
+BATCH_PRINTS = "".join(f"{index}\n" for index in range(8))
+
+
+@pytest.fixture(scope="module")
+def notebook_extras() -> Path:
+    """A directory holding tqdm and ipywidgets (installed on first use, then cached)."""
+    return ensure_notebook_extras()
+
+
+def test_batch_progress_in_a_notebook_is_one_widget_or_one_updating_text_line(
+    notebook_extras: Path, emulator_url: str, socket_dir: str, tmp_path: Path
+) -> None:
+    """In a kernel that has tqdm and ipywidgets: tqdm's widget; without ipywidgets (tqdm
+    still there), then without either: one text output updated in place. Never stderr."""
+    kernels = write_kernel_spec(tmp_path, [notebook_extras])
+    cells = [
+        code_cell(f"URL = {emulator_url!r}\n" + textwrap.dedent(SETUP)),
+        code_cell(EXTRAS),
+        code_cell(PROGRESS_CELL),
+        code_cell(WITHOUT_IPYWIDGETS + "\n" + textwrap.dedent(PROGRESS_CELL)),
+        code_cell(WITHOUT_TQDM + "\n" + textwrap.dedent(PROGRESS_CELL)),
+    ]
+    notebook = run_notebook(cells, kernels, tmp_path, socket_dir)
+    _, extras, widget, without_ipywidgets, without_either = notebook.cells
+
+    assert stdout_json(extras) == ["4.67.1", "8.1.7", True]
+    for cell in (widget, without_ipywidgets, without_either):
+        assert stderr_of(cell) == ""  # neither tqdm's warnings nor its "\r" lines
+        streams = [output for output in cell.outputs if output["output_type"] == "stream"]
+        assert "".join(output["text"] for output in streams) == BATCH_PRINTS
+
+    [view] = displays_of(widget)
+    assert view is widget.outputs[0]  # shown before the first result was printed
+    model_id = view["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+    box = widget_state(notebook, model_id)
+    assert box["_model_name"] == "HBoxModel"
+    parts = [widget_state(notebook, child.replace("IPY_MODEL_", "")) for child in box["children"]]
+    [bar] = [part for part in parts if part["_model_name"] == "FloatProgressModel"]
+    assert (bar["value"], bar["max"]) == (8, 8)
+    right = [part["value"] for part in parts if part["_model_name"] == "HTMLModel"][-1]
+    right = html.unescape(right).replace("\u2007", " ")  # tqdm pads with figure spaces
+    assert right.strip().startswith("8/8 [") and right.endswith(", failed=1]")
+
+    assert shows_one_updated_text_line(without_ipywidgets, "8/8 done, 1 failed")
+    assert shows_one_updated_text_line(without_either, "8/8 done, 1 failed")

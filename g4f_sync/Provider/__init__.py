@@ -1,8 +1,9 @@
 """Providers, by name: ``from g4f_sync.Provider import Koala, ChatGptt, Ollama, Custom``.
 
-``__providers__`` lists every provider class; ``ProviderUtils.convert`` maps names to
-classes, as in g4f. ``RetryProvider([...])`` falls back from one provider to the next;
-:mod:`.registry` finds providers by name (any case) and by model.
+``__providers__`` lists every built-in provider class; ``ProviderUtils.convert`` maps
+names to classes, as in g4f. ``RetryProvider([...])`` falls back from one provider to the
+next; :mod:`.registry` finds providers by name (any case) and by model, and
+``register(provider)`` adds yours (undone by its ``unregister()`` or ``with`` block).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .presets import (
     OpenaiAPI,
     OpenRouter,
 )
+from .registry import Registration, register, registered_providers, unregister
 from .retry import RetryProvider
 from .template import OpenaiTemplate
 
@@ -47,9 +49,13 @@ __all__ = [
     "OpenaiTemplate",
     "ProviderModelMixin",
     "ProviderUtils",
+    "Registration",
     "RetryProvider",
     "TokenStream",
     "__providers__",
+    "register",
+    "registered_providers",
+    "unregister",
 ]
 
 __providers__: List[Type[BaseProvider]] = [Koala, ChatGptt, *PRESETS]

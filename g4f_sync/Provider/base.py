@@ -42,6 +42,9 @@ __all__ = [
     "ProviderModelMixin",
     "TokenStream",
     "check_options",
+    "stream_failure",
+    "stream_repr",
+    "stream_state",
     "validate_messages",
 ]
 
@@ -117,7 +120,9 @@ class ProviderModelMixin:
     @classmethod
     def get_model(cls, model: Optional[str]) -> str:
         """The provider's name for ``model``: the default for ``""``/None, an alias
-        resolved, or :class:`~g4f_sync.errors.ModelNotSupportedError`."""
+        resolved, a name in any case (``"GPT-4o"`` -> ``"gpt-4o"``), or
+        :class:`~g4f_sync.errors.ModelNotSupportedError` (also when the case fits
+        several names and none exactly)."""
         if model is None or model == "":
             return cls.default_model
         if not isinstance(model, str):
@@ -127,6 +132,19 @@ class ProviderModelMixin:
         supported = cls.get_models()
         if model in supported:
             return model
+        wanted = model.casefold()
+        matches = {
+            cls.model_aliases.get(name, name)
+            for name in [*supported, *cls.model_aliases]
+            if name.casefold() == wanted
+        }
+        if len(matches) == 1:
+            return matches.pop()
+        if matches:
+            raise errors.ModelNotSupportedError(
+                f"{cls.__name__}: model {model!r} differs only in case from"
+                f" {', '.join(sorted(matches))}: give one of them exactly"
+            )
         names = ", ".join(supported + sorted(cls.model_aliases))
         raise errors.ModelNotSupportedError(
             f"{cls.__name__} does not support model {model!r}; it supports: {names}"
@@ -176,29 +194,57 @@ def validate_messages(messages: Any) -> None:
 
 
 class TokenStream(Iterator[str]):
-    """The iterator of text tokens ``create_completion`` returns.
+    """The iterator of text tokens ``create_completion`` returns (of chunks, for
+    ``create_chunks``).
 
     ``close()``, leaving a ``with`` block, or dropping the last reference closes the
     HTTP response. ``interrupt()`` may be called from another thread: whatever the call
     is doing (connecting, waiting for the answer, reading it, waiting to retry) returns
     at once, and the iteration raises :class:`~g4f_sync.errors.CancelledError` after the
     tokens that arrived (its ``.partial``).
+
+    Its repr tells the provider, the model, the state (``not started``: the request is
+    sent on the first ``next()``; ``open``, ``ended``, ``closed``, ``interrupted``,
+    ``failed (ErrorName)``) and how many items were read, e.g.
+    ``<TokenStream Koala model='gpt-3.5-turbo' open, 3 tokens read>``.
     """
 
-    __slots__ = ("_tokens", "_transport")
+    __slots__ = ("_end", "_model", "_provider", "_read", "_tokens", "_transport", "_unit")
 
-    def __init__(self, tokens: Iterator[str], transport: Transport) -> None:
+    def __init__(
+        self,
+        tokens: Iterator[str],
+        transport: Transport,
+        provider: str = "",
+        model: str = "",
+        unit: str = "tokens",
+    ) -> None:
         self._tokens = tokens
         self._transport = transport
+        self._provider = provider
+        self._model = model
+        self._unit = unit
+        self._read = 0
+        self._end: Optional[str] = None
 
     def __iter__(self) -> TokenStream:
         return self
 
     def __next__(self) -> str:
-        return next(self._tokens)
+        try:
+            token = next(self._tokens)
+        except StopIteration:
+            self._end = self._end or "ended"
+            raise
+        except Exception as exc:
+            self._end = stream_failure(exc)
+            raise
+        self._read += 1
+        return token
 
     def close(self) -> None:
         """Stop the stream and close its connection."""
+        self._end = self._end or "closed"
         close = getattr(self._tokens, "close", None)
         if close is not None:
             close()
@@ -214,6 +260,46 @@ class TokenStream(Iterator[str]):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def __repr__(self) -> str:
+        state = stream_state(self._end, self._tokens)
+        read = None if state == "not started" else self._read
+        kind = type(self).__name__
+        return stream_repr(kind, self._provider, self._model, state, read, self._unit)
+
+
+def stream_failure(error: BaseException) -> str:
+    """How a stream's repr tells the error that ended it."""
+    if isinstance(error, errors.CancelledError):
+        return "interrupted"
+    return f"failed ({type(error).__name__})"
+
+
+def stream_repr(
+    kind: str, provider: str, model: Optional[str], state: str, read: Optional[int], unit: str
+) -> str:
+    """``<TokenStream Koala model='gpt-3.5-turbo' open, 3 tokens read>``: what a stream
+    shows of itself, never a key (``read`` None: nothing to count yet)."""
+    shown_model = repr(model) if model else "(default)"
+    counted = "" if read is None else f", {read} {unit[:-1] if read == 1 else unit} read"
+    return f"<{kind} {provider or '?'} model={shown_model} {state}{counted}>"
+
+
+def stream_state(end: Optional[str], tokens: Any) -> str:
+    """A stream's state: how it ended, else ``not started`` while ``tokens`` (a
+    generator) has not run (the request is sent on the first ``next()``), else ``open``."""
+    if end is not None:
+        return end
+    return "not started" if _not_started(tokens) else "open"
+
+
+def _not_started(tokens: Any) -> bool:
+    """True while a generator (or a TokenStream's) has not run: no request sent yet."""
+    import inspect
+
+    if isinstance(tokens, TokenStream):
+        tokens = tokens._tokens
+    return inspect.isgenerator(tokens) and inspect.getgeneratorstate(tokens) == "GEN_CREATED"
 
 
 class GeneratorProvider(BaseProvider):
@@ -243,7 +329,8 @@ class GeneratorProvider(BaseProvider):
             model, messages, stream, kwargs, proxy, timeout, max_retries, session
         )
         tokens = cls.create_generator(model, messages, transport, stream=stream, **kwargs)
-        return TokenStream(_deliver(tokens, transport, not stream, cls.__name__, str), transport)
+        delivered = _deliver(tokens, transport, not stream, cls.__name__, str)
+        return TokenStream(delivered, transport, cls.__name__, model)
 
     @classmethod
     def start_call(
@@ -347,7 +434,8 @@ class ChunkProvider(GeneratorProvider):
         connection = {name: options.pop(name, None) for name in TRANSPORT_OPTIONS}
         model, transport = cls.start_call(model, messages, stream, options, **connection)
         chunks = cls.create_chunk_generator(model, messages, transport, stream=stream, **options)
-        return TokenStream(_deliver(chunks, transport, False, cls.__name__, text_of), transport)
+        delivered = _deliver(chunks, transport, False, cls.__name__, text_of)
+        return TokenStream(delivered, transport, cls.__name__, model, unit="chunks")
 
     @classmethod
     def create_generator(

@@ -283,7 +283,9 @@ def _value_after(data: str, position: int) -> Optional[Tuple[str, int, int]]:
 
 
 def read_completion(data: Any, provider: str) -> ChatCompletion:
-    """A whole (non-streamed) answer as a :class:`~g4f_sync.chat.types.ChatCompletion`."""
+    """A whole (non-streamed) answer as a :class:`~g4f_sync.chat.types.ChatCompletion`;
+    :class:`~g4f_sync.errors.ResponseError` for one without ``choices`` (an answer of
+    another kind: ``"choices": null`` reads as none)."""
     if not isinstance(data, dict):
         raise ResponseError(f"cannot read the answer {_json(data)!r}: not an object")
     raise_for_error_object(data)
@@ -349,8 +351,9 @@ def chunks_of(completion: ChatCompletion) -> List[ChatCompletionChunk]:
 
 
 def read_models(data: Any) -> ModelList:
-    """A ``GET /v1/models`` answer (``{"data": [{"id", ...}]}``) as a
-    :class:`~g4f_sync.chat.types.ModelList`."""
+    """A ``GET /v1/models`` answer (``{"data": [{"id", ...}]}``, ``"data": null`` for
+    none) as a :class:`~g4f_sync.chat.types.ModelList`; a
+    :class:`~g4f_sync.errors.ResponseError` for an answer without ``data``."""
     if not isinstance(data, dict):
         raise ResponseError(f"cannot read the model list {_json(data)!r}: not an object")
     raise_for_error_object(data)
@@ -456,7 +459,11 @@ def _content(value: Any, data: Any) -> Optional[str]:
 
 
 def _list(data: Dict[str, Any], key: str, whole: Any) -> List[Any]:
-    value = data.get(key)
+    """``data[key]``, a list; null is an empty one (a Go server's nil slice), a missing key
+    a :class:`~g4f_sync.errors.ResponseError` (the answer is not of the kind expected)."""
+    if key not in data:
+        raise ResponseError(f"cannot read {_json(whole)!r}: it has no {key!r}")
+    value = data[key]
     if value is None:
         return []
     if not isinstance(value, list):

@@ -10,7 +10,11 @@ equal to its ``model_dump()``. Fields a server sends that these classes do not n
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Dict, Iterator, List, Optional, Tuple
+from typing import Any, ClassVar, Dict, FrozenSet, Iterator, List, Optional, Tuple, Union
+
+from .. import errors
+from ..checks import is_count
+from .dump import DUMP_KEYWORDS, JSON_KEYWORDS, IncEx, check_dump
 
 __all__ = [
     "ChatCompletion",
@@ -44,10 +48,13 @@ g4f extension, last)."""
 
 
 class Stub:
-    """Shared behaviour: ``_fields`` (in openai's order) drive dumps, repr and equality."""
+    """Shared behaviour: ``_fields`` (in openai's order) drive dumps, repr and equality;
+    ``_optional`` names the fields openai-python's type gives a default (None), which
+    ``model_dump(exclude_defaults=True)`` leaves out when they hold it."""
 
     __slots__ = ()
     _fields: ClassVar[Tuple[str, ...]] = ()
+    _optional: ClassVar[FrozenSet[str]] = frozenset()
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain dicts, lists and scalars, shaped like openai's ``model_dump()``."""
@@ -57,13 +64,82 @@ class Stub:
         """``to_dict()`` as JSON (non-ASCII characters kept as they are)."""
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
-    def model_dump(self) -> Dict[str, Any]:
-        """openai-python's name for :meth:`to_dict`."""
-        return self.to_dict()
+    def model_dump(
+        self,
+        *,
+        mode: str = "python",
+        include: Optional[IncEx] = None,
+        exclude: Optional[IncEx] = None,
+        by_alias: Optional[bool] = None,
+        exclude_unset: bool = False,
+        exclude_defaults: bool = False,
+        exclude_none: bool = False,
+        round_trip: bool = False,
+        warnings: Union[bool, str] = True,
+        **unknown: Any,
+    ) -> Dict[str, Any]:
+        """:meth:`to_dict` with pydantic's keywords, e.g.
+        ``model_dump(exclude_none=True, include={"choices": {0: {"message"}}})``.
+        ``include``/``exclude`` are sets or nested dicts (``"__all__"`` for every item of
+        a list); ``exclude_unset`` leaves out what ``exclude_defaults`` does (optional
+        fields left at None). The rest (:mod:`g4f_sync.chat.dump`) change nothing here;
+        another keyword raises :class:`~g4f_sync.errors.InvalidRequestError`."""
+        options = {
+            "mode": mode,
+            "include": include,
+            "exclude": exclude,
+            "by_alias": by_alias,
+            "exclude_unset": exclude_unset,
+            "exclude_defaults": exclude_defaults,
+            "exclude_none": exclude_none,
+            "round_trip": round_trip,
+            "warnings": warnings,
+            **unknown,
+        }
+        dump = check_dump("model_dump", type(self).__name__, options, DUMP_KEYWORDS)
+        return self.to_dict() if dump.is_plain else dump.of(self)
 
-    def model_dump_json(self, *, indent: Optional[int] = None) -> str:
-        """openai-python's name for :meth:`to_json`."""
-        return self.to_json(indent=indent)
+    def model_dump_json(
+        self,
+        *,
+        indent: Optional[int] = None,
+        ensure_ascii: bool = False,
+        include: Optional[IncEx] = None,
+        exclude: Optional[IncEx] = None,
+        by_alias: Optional[bool] = None,
+        exclude_unset: bool = False,
+        exclude_defaults: bool = False,
+        exclude_none: bool = False,
+        round_trip: bool = False,
+        warnings: Union[bool, str] = True,
+        **unknown: Any,
+    ) -> str:
+        """:meth:`model_dump` as JSON, written as pydantic writes it: compact, or with
+        ``indent`` spaces per level; non-ASCII characters kept unless ``ensure_ascii``."""
+        options = {
+            "include": include,
+            "exclude": exclude,
+            "by_alias": by_alias,
+            "exclude_unset": exclude_unset,
+            "exclude_defaults": exclude_defaults,
+            "exclude_none": exclude_none,
+            "round_trip": round_trip,
+            "warnings": warnings,
+            **unknown,
+        }
+        where = f"{type(self).__name__}.model_dump_json()"
+        dump = check_dump("model_dump_json", type(self).__name__, options, JSON_KEYWORDS)
+        if indent is not None and not is_count(indent, 0):
+            raise errors.InvalidRequestError(
+                f"{where}: indent must be None or a number of spaces, got {indent!r}"
+            )
+        if not isinstance(ensure_ascii, bool):
+            raise errors.InvalidRequestError(
+                f"{where}: ensure_ascii must be True or False, got {ensure_ascii!r}"
+            )
+        data = self.to_dict() if dump.is_plain else dump.of(self)
+        separators = (",", ":") if indent is None else (",", ": ")
+        return json.dumps(data, ensure_ascii=ensure_ascii, indent=indent, separators=separators)
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
@@ -105,6 +181,7 @@ class CompletionUsage(Stub):
         "completion_tokens_details",
         "prompt_tokens_details",
     )
+    _optional = frozenset({"completion_tokens_details", "prompt_tokens_details"})
 
     def __init__(
         self,
@@ -154,6 +231,7 @@ class _MessageFields(Stub):
 
     __slots__ = ("content", "reasoning_content", "refusal", "role", "tool_calls")
     _fields = ("content", "refusal", "role", "tool_calls", "reasoning_content")
+    _optional = frozenset({"content", "refusal", "tool_calls", "reasoning_content"})
 
     def __init__(
         self,
@@ -187,6 +265,7 @@ class Choice(Stub):
 
     __slots__ = ("finish_reason", "index", "logprobs", "message")
     _fields = ("finish_reason", "index", "logprobs", "message")
+    _optional = frozenset({"logprobs"})
 
     def __init__(
         self,
@@ -208,6 +287,7 @@ class _Completion(Stub):
 
     __slots__ = ("choices", "created", "id", "model", "provider", "system_fingerprint", "usage")
     _fields = _COMPLETION_FIELDS
+    _optional = frozenset({"system_fingerprint", "usage", "provider"})
 
     def __init__(
         self,
@@ -242,6 +322,7 @@ class ChoiceDeltaToolCallFunction(Stub):
 
     __slots__ = ("arguments", "name")
     _fields = ("arguments", "name")
+    _optional = frozenset(_fields)
 
     def __init__(self, name: Optional[str] = None, arguments: Optional[str] = None) -> None:
         self.arguments = arguments
@@ -253,6 +334,7 @@ class ChoiceDeltaToolCall(Stub):
 
     __slots__ = ("function", "id", "index", "type")
     _fields = ("index", "id", "function", "type")
+    _optional = frozenset({"id", "function", "type"})
 
     def __init__(
         self,
@@ -273,6 +355,7 @@ class ChoiceDelta(_MessageFields):
     (:class:`ChoiceDeltaToolCall`), and ``reasoning_content``."""
 
     __slots__ = ()
+    _optional = frozenset(_MessageFields._fields)
 
 
 class ChunkChoice(Stub):
@@ -281,6 +364,7 @@ class ChunkChoice(Stub):
 
     __slots__ = ("delta", "finish_reason", "index", "logprobs")
     _fields = ("delta", "finish_reason", "index", "logprobs")
+    _optional = frozenset({"finish_reason", "logprobs"})
 
     def __init__(
         self,

@@ -11,7 +11,7 @@
     for chunk in client.chat.completions.create([...], "llama3.2", stream=True):
         print(chunk.choices[0].delta.content or "", end="")
 
-Response objects live in :mod:`g4f_sync.chat.types`; g4f's legacy
+Response objects live in :mod:`g4f_sync.types`; g4f's legacy
 ``ChatCompletion.create`` (which returns strings) in :mod:`g4f_sync.client.legacy`.
 """
 
@@ -102,16 +102,41 @@ class Models:
 
 
 class Client:
-    """An openai-shaped client over the providers.
+    """An openai-shaped client over the providers::
+
+        from g4f_sync import Client
+
+        client = Client(base_url="http://localhost:11434/v1")  # or Client(Koala)
+        messages = [{"role": "user", "content": "Hello"}]
+        response = client.chat.completions.create(model="llama3.2", messages=messages)
+        print(response.choices[0].message.content)
+
+        stream = client.chat.completions.create(model="llama3.2", messages=messages, stream=True)
+        with stream as chunks:
+            for chunk in chunks:
+                print(chunk.choices[0].delta.content or "", end="")
+
+    Attributes:
+
+    - ``chat.completions.create(messages, model=None, *, provider=None, stream=False,
+      stop=None, max_tokens=None, **options)``: the answer, a
+      :class:`~g4f_sync.types.ChatCompletion`; with ``stream=True`` a
+      :class:`~g4f_sync.types.ChatCompletionStream` of
+      :class:`~g4f_sync.types.ChatCompletionChunk` (see :class:`Completions`).
+    - ``models.list()``: the models of the client's provider (see :class:`Models`).
+    - ``provider``, ``base_url``, ``default_headers``, ``proxy``, ``timeout``,
+      ``max_retries``, ``session``: the settings every call gets; ``api_key`` (read only).
+    - ``with_options(**changes)``: a copy with some settings changed.
 
     ``provider``: a provider class, its name, or a
     :class:`~g4f_sync.Provider.retry.RetryProvider`. ``base_url``: an OpenAI-compatible
     server (``http://localhost:11434/v1``; with ``provider``, that provider pointed
     there), with ``api_key`` and ``default_headers``. With neither, ``OPENAI_BASE_URL``
     (and ``OPENAI_API_KEY``) when set, else per call the first working provider that
-    supports the model. ``proxy``, ``timeout``, ``max_retries`` and ``session`` apply to
-    every call (a call's own keyword arguments win); without a ``session`` each
-    completion opens and closes its own.
+    supports the model, registered ones (:func:`g4f_sync.register`) first. ``proxy``,
+    ``timeout``, ``max_retries`` and ``session`` apply to every call (a call's own
+    keyword arguments win); without a ``session`` each completion opens and closes its
+    own.
 
     Everything is checked here, before any I/O: an unknown provider name raises
     :class:`~g4f_sync.errors.ProviderNotFoundError`, a bad proxy, timeout or base URL

@@ -10,7 +10,13 @@ from .. import errors
 from ..chat.assemble import build_completion
 from ..chat.types import ChatCompletion, ChatCompletionChunk
 from ..checks import is_count
-from ..Provider.base import check_options
+from ..Provider.base import (
+    ProviderModelMixin,
+    check_options,
+    stream_failure,
+    stream_repr,
+    stream_state,
+)
 from ..Provider.registry import ProviderLike, accepted_options, provider_name, resolve_provider
 from ..Provider.retry import RetryProvider
 from ..typing import Messages
@@ -49,7 +55,8 @@ class Completions:
 
         ``model``: empty or None means the provider's default. ``provider`` (a class, a
         name, or a :class:`~g4f_sync.Provider.retry.RetryProvider`) overrides the
-        client's; with neither, the first working provider that supports ``model``.
+        client's; with neither, the first working provider that supports ``model``,
+        registered ones (:func:`g4f_sync.register`) first.
 
         An OpenAI-compatible provider gets every option as given (``temperature``,
         ``tools``, ``n``, ``response_format``, ``stop``, ``max_tokens``, ...) and the
@@ -112,7 +119,7 @@ def _server_answer(
         options["max_tokens"] = max_tokens
     chunks = provider.create_chunks(model, messages, stream, **options)
     if stream:
-        return ChatCompletionStream(chunks, chunks)
+        return ChatCompletionStream(chunks, chunks, provider, model)
     try:
         return build_completion(chunks)
     finally:
@@ -144,7 +151,8 @@ def _text_answer(
     )
     state = TextState(provider, model)
     if stream:
-        return ChatCompletionStream(text_chunks(tokens, state, stops, max_tokens), tokens)
+        chunks = text_chunks(tokens, state, stops, max_tokens)
+        return ChatCompletionStream(chunks, tokens, provider, model)
     return text_completion(tokens, messages, state, stops, max_tokens)
 
 
@@ -154,24 +162,46 @@ class ChatCompletionStream(Iterator[ChatCompletionChunk]):
 
     ``close()``, leaving a ``with`` block, or dropping the stream closes the connection.
     ``interrupt()`` may be called from another thread to stop the call in whatever
-    phase it is (see :class:`~g4f_sync.Provider.base.TokenStream`).
+    phase it is (see :class:`~g4f_sync.Provider.base.TokenStream`). Its repr tells the
+    provider (the one answering, for a ``RetryProvider``), the model, the state and the
+    chunks read: ``<ChatCompletionStream Koala model='gpt-4o-mini' open, 3 chunks read>``.
     """
 
-    __slots__ = ("_chunks", "_next", "_tokens")
+    __slots__ = ("_chunks", "_end", "_model", "_next", "_provider", "_read", "_tokens")
 
-    def __init__(self, chunks: Iterator[ChatCompletionChunk], tokens: Any) -> None:
+    def __init__(
+        self,
+        chunks: Iterator[ChatCompletionChunk],
+        tokens: Any,
+        provider: Any = None,
+        model: Optional[str] = None,
+    ) -> None:
         self._chunks = chunks
         self._next = chunks.__next__
         self._tokens = tokens
+        self._provider = provider
+        self._model = model
+        self._read = 0
+        self._end: Optional[str] = None
 
     def __iter__(self) -> ChatCompletionStream:
         return self
 
     def __next__(self) -> ChatCompletionChunk:
-        return self._next()
+        try:
+            chunk = self._next()
+        except StopIteration:
+            self._end = self._end or "ended"
+            raise
+        except Exception as exc:
+            self._end = stream_failure(exc)
+            raise
+        self._read += 1
+        return chunk
 
     def close(self) -> None:
         """Stop the stream and close its connection."""
+        self._end = self._end or "closed"
         close_stream(self._chunks)
         close_stream(self._tokens)
 
@@ -186,3 +216,13 @@ class ChatCompletionStream(Iterator[ChatCompletionChunk]):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def __repr__(self) -> str:
+        state = stream_state(self._end, self._chunks)
+        answerer = getattr(self._tokens, "provider", None) or self._provider
+        name = provider_name(answerer) if answerer is not None else ""
+        model = self._model
+        if not model and isinstance(answerer, type) and issubclass(answerer, ProviderModelMixin):
+            model = answerer.default_model
+        read = None if state == "not started" else self._read
+        return stream_repr(type(self).__name__, name, model, state, read, "chunks")

@@ -43,7 +43,8 @@ class ChatCompletion:
         (``close()``, ``with``), sent on the first ``next()``.
 
         Providers are chosen as by ``Client``: a class, a name, a ``RetryProvider``, or
-        None for the first working provider that supports ``model``. A provider marked
+        None for the first working provider that supports ``model``, registered ones
+        (:func:`g4f_sync.register`) first. A provider marked
         ``working = False`` raises :class:`~g4f_sync.errors.ProviderNotWorkingError`
         unless ``ignore_working=True``. ``kwargs`` (``proxy``, ``timeout``,
         ``max_retries``, ``session``, ...) go to the provider. Errors carry ``.partial``,

@@ -29,7 +29,9 @@ them); ``emu.request_count`` counts every one. From a shell: ``python -m g4f_syn
 child process. Faults, query parameters and the wire details are described in
 :mod:`g4f_sync.emulator.koala`, :mod:`g4f_sync.emulator.chatgptt` and docs/openai-emulator.md
 (OpenAI's chat completions, :mod:`g4f_sync.emulator.openai`:
-``Emulator(openai=OpenAIOptions())`` and ``openai.OpenAI(base_url=emu.url + "/v1")``). Every
+``Emulator(openai=OpenAIOptions())`` and ``openai.OpenAI(base_url=emu.url + "/v1")``) and
+:mod:`g4f_sync.emulator.replay` (responses captured from real servers, served again:
+``Emulator(replay=ReplayOptions(stream=Recording.load("stream.http")))``). Every
 service is registered in :data:`SERVICES`; docs/emulator.md maps the modules, says how to
 add a service, and has the measurements behind the server's design.
 """
@@ -41,7 +43,9 @@ from .koala import FAULTS, KoalaOptions
 from .openai import OpenAIOptions
 from .options import ServiceOptions, option
 from .process import EmulatorProcess
+from .recording import Recording
 from .registry import SERVICES
+from .replay import ReplayOptions
 from .server import LoopbackServer
 from .service import Service
 
@@ -56,6 +60,8 @@ __all__ = [
     "LoopbackServer",
     "OpenAIOptions",
     "RecordedRequest",
+    "Recording",
+    "ReplayOptions",
     "Service",
     "ServiceOptions",
     "option",

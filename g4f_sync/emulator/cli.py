@@ -44,11 +44,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     for name, service in SERVICES.items():
-        title = f"{service.title()} defaults (each also settable per request by query)"
-        group = parser.add_argument_group(title)
-        for field in service.options_class.option_fields():
-            if field.metadata["cli"]:
-                _add_option(group, name, service.options_class, field)
+        fields = [f for f in service.options_class.option_fields() if f.metadata["cli"]]
+        settable = "each also settable per request by query"
+        if not all(field.metadata["query"] for field in fields):
+            settable += ", unless marked 'not by query'"
+        group = parser.add_argument_group(f"{service.title()} defaults ({settable})")
+        for field in fields:
+            _add_option(group, name, service.options_class, field)
 
 
 def _port(raw: str) -> int:
@@ -72,11 +74,13 @@ def _add_option(
         names.insert(0, f"--{flag}")
     dest = f"{service}_{field.name}"
     help = field.metadata["help"] or None
+    if not field.metadata["query"]:
+        help = f"{help or field.name} (not by query)"
     if isinstance(field.default, bool):  # None when not given: the options' default applies
         group.add_argument(*names, dest=dest, action=argparse.BooleanOptionalAction, help=help)
         return
     choices = options.choices(field.name)
-    metavar = field.name.upper()
+    metavar = field.metadata["metavar"] or field.name.upper()
     if choices and len(",".join(choices)) <= 30:
         metavar = "{" + ",".join(choices) + "}"
     elif choices:
@@ -103,8 +107,10 @@ def _value_reader(
             )
         try:
             return parse(raw)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid value: {raw!r}") from None
+        except ValueError as exc:
+            why = str(exc)
+            detail = f" ({why})" if why and why != raw else ""
+            raise argparse.ArgumentTypeError(f"invalid value: {raw!r}{detail}") from None
 
     return read
 

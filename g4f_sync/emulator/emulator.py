@@ -17,9 +17,11 @@ from .server import DEFAULT_KEEP_REQUESTS, LoopbackServer, check_keep_requests
 from .service import Service
 
 if TYPE_CHECKING:
+    from ..client import Client
     from .chatgptt import ChatGpttOptions
     from .koala import KoalaOptions
     from .openai import OpenAIOptions
+    from .replay import ReplayOptions
 
 __all__ = ["Emulator"]
 
@@ -48,6 +50,7 @@ class Emulator:
         koala: KoalaOptions
         chatgptt: ChatGpttOptions
         openai: OpenAIOptions
+        replay: ReplayOptions
 
     def __init__(
         self,
@@ -154,6 +157,14 @@ class Emulator:
         read, answers not necessarily begun), kept or not; False on timeout."""
         return self._started().wait_for_requests(count, timeout)
 
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-compatible API's base, ``url + "/v1"``: give it as ``base_url=`` to
+        :class:`g4f_sync.Client` or to openai-python."""
+        from .openai import API_BASE
+
+        return self.url + API_BASE
+
     def provider(self, provider: P, /, **query: Any) -> P:
         """A subclass of ``provider`` that talks to this emulator.
 
@@ -163,21 +174,38 @@ class Emulator:
         ``done=True``), so a provider that loads a page first sends them there too.
 
         An OpenAI-compatible provider (one with a ``rebased`` classmethod: ``Custom``, the
-        presets) gets the OpenAI service's base, ``url + "/v1"``, whatever its own path
+        presets) gets the OpenAI service's base, :attr:`base_url`, whatever its own path
         (OpenRouter's ``/api/v1``, Groq's ``/openai/v1``), and ``query`` on every request.
+
+        Raises :class:`~g4f_sync.errors.EmulatorNotStartedError` before :meth:`start`.
         """
         from ..Provider.registry import rebase_provider
-        from .openai import API_BASE
 
+        self._started()
         options = {name: _query_value(value) for name, value in query.items()}
-        base = self.url
-        if callable(getattr(provider, "rebased", None)):
-            base += API_BASE
+        base = self.base_url if callable(getattr(provider, "rebased", None)) else self.url
         return rebase_provider(provider, base, query=options)  # type: ignore[arg-type,return-value]
+
+    def client(self, provider: Optional[type] = None, /, **options: Any) -> Client:
+        """A :class:`g4f_sync.Client` for this emulator: its OpenAI-compatible service, or
+        ``provider`` bound here (:meth:`provider`). ``options`` go to ``Client``
+        (``timeout=``, ``max_retries=``, ``api_key=``, ...). Raises
+        :class:`~g4f_sync.errors.EmulatorNotStartedError` before :meth:`start`."""
+        from ..client import Client
+
+        if provider is not None:
+            return Client(self.provider(provider), **options)
+        return Client(base_url=self.base_url, **options)
 
     def _started(self) -> LoopbackServer:
         if self._server is None:
-            raise RuntimeError("the Emulator is not started: use start() or a with block")
+            from ..errors import EmulatorNotStartedError
+
+            raise EmulatorNotStartedError(
+                "the Emulator is not started: use it in a with block"
+                " (with Emulator() as emulator: ...) or start it"
+                " (emulator = Emulator().start())"
+            )
         return self._server
 
 

@@ -23,7 +23,17 @@ from dataclasses import dataclass, field
 from http.client import HTTPMessage
 from http.server import BaseHTTPRequestHandler
 from json import loads
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, NoReturn, Optional
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Literal,
+    Mapping,
+    NoReturn,
+    Optional,
+    Sequence,
+    Union,
+)
 from urllib.parse import parse_qs
 
 from .pacer import PACING, PacedStream
@@ -31,13 +41,24 @@ from .pacer import PACING, PacedStream
 if TYPE_CHECKING:
     from .server import LoopbackServer
 
-__all__ = ["POLL_INTERVAL", "Exchange", "Framing", "RecordedRequest", "Route", "RouteAbortedError"]
+__all__ = [
+    "POLL_INTERVAL",
+    "Exchange",
+    "Framing",
+    "Headers",
+    "RecordedRequest",
+    "Route",
+    "RouteAbortedError",
+]
 
 Framing = Literal["chunked", "close"]
 """How a streamed body ends: ``Transfer-Encoding: chunked``, or EOF (``Connection: close``)."""
 
 Route = Callable[["Exchange"], None]
 """A function answering one request through its :class:`Exchange`."""
+
+Headers = Union[Mapping[str, str], Sequence[tuple[str, str]]]
+"""Response headers: a mapping, or ``(name, value)`` pairs (a name may then repeat)."""
 
 POLL_INTERVAL = 0.05
 """Seconds: how often loops that cannot select on a socket look at it again."""
@@ -131,17 +152,28 @@ class Exchange:
         status: int,
         body: bytes | str = b"",
         *,
-        content_type: str = "text/plain; charset=utf-8",
-        headers: Mapping[str, str] | None = None,
+        content_type: Optional[str] = "text/plain; charset=utf-8",
+        headers: Headers | None = None,
+        reason: Optional[str] = None,
     ) -> None:
-        """Send a whole response with ``Content-Length``; the connection stays open."""
+        """Send a whole response with ``Content-Length``; the connection stays open.
+
+        ``content_type`` None sends none (``headers`` may carry one); ``reason`` replaces the
+        status's usual phrase.
+        """
         data = body.encode() if isinstance(body, str) else body
-        self._send_head(status, {"Content-Type": content_type, **(headers or {})}, len(data))
+        content = [("Content-Type", content_type)] if content_type is not None else []
+        self._send_head(status, [*content, *_pairs(headers)], len(data), reason)
         self._send(data)
         self._state = "done"
 
     def start(
-        self, status: int, headers: Mapping[str, str] | None = None, *, framing: Framing = "chunked"
+        self,
+        status: int,
+        headers: Headers | None = None,
+        *,
+        framing: Framing = "chunked",
+        reason: Optional[str] = None,
     ) -> None:
         """Send the head of a streamed response; the body follows with :meth:`write`.
 
@@ -151,10 +183,10 @@ class Exchange:
             framing = "close"
         self._framing = framing
         if framing == "chunked":
-            framing_header = {"Transfer-Encoding": "chunked"}
+            framing_header = ("Transfer-Encoding", "chunked")
         else:
-            framing_header = {"Connection": "close"}
-        self._send_head(status, {**(headers or {}), **framing_header}, None)
+            framing_header = ("Connection", "close")
+        self._send_head(status, [*_pairs(headers), framing_header], None, reason)
         self._state = "streaming"
 
     def write(self, data: bytes) -> None:
@@ -289,17 +321,23 @@ class Exchange:
                 self._disconnected()
             self.client_sent_data()
 
-    def _send_head(self, status: int, headers: Mapping[str, str], length: Optional[int]) -> None:
+    def _send_head(
+        self,
+        status: int,
+        headers: list[tuple[str, str]],
+        length: Optional[int],
+        reason: Optional[str] = None,
+    ) -> None:
         if self._state != "new":
             raise RuntimeError("the response head was already sent")
         handler = self._handler
         self.request.status = status
         handler.log_request(status)
-        handler.send_response_only(status)
-        if not any(name.lower() == "server" for name in headers):
+        handler.send_response_only(status, reason)
+        if not any(name.lower() == "server" for name, _ in headers):
             handler.send_header("Server", handler.version_string())
         handler.send_header("Date", handler.date_time_string())
-        for name, value in headers.items():
+        for name, value in headers:
             handler.send_header(name, value)
         if length is not None:
             handler.send_header("Content-Length", str(length))
@@ -326,6 +364,13 @@ class Exchange:
         if not self._server.closing.is_set():
             self.request.disconnected.set()
         raise RouteAbortedError
+
+
+def _pairs(headers: Optional[Headers]) -> list[tuple[str, str]]:
+    """``headers`` as ``(name, value)`` pairs, in their order."""
+    if headers is None:
+        return []
+    return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
 
 
 def _readable(fds: list[int], timeout: float) -> list[int]:

@@ -30,11 +30,22 @@ def option(
     help: str = "",
     choices: Optional[Sequence[str]] = None,
     cli: bool = True,
+    query: bool = True,
+    metavar: Optional[str] = None,
 ) -> Any:
     """A dataclass field for an option: ``parse`` turns a query (or command-line) value into
     the option's value, raising ``ValueError``; ``choices`` are the values the command line
-    accepts (None: any); ``cli=False`` leaves it off the command line."""
-    metadata = {"parse": parse, "help": help, "choices": choices, "cli": cli}
+    accepts (None: any); ``cli=False`` leaves it off the command line; ``query=False`` keeps
+    a query string from setting it (an option whose ``parse`` reads a local file: a request
+    must not make the server read one); ``metavar`` names its value in ``--help``."""
+    metadata = {
+        "parse": parse,
+        "help": help,
+        "choices": choices,
+        "cli": cli,
+        "query": query,
+        "metavar": metavar,
+    }
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -99,13 +110,23 @@ class ServiceOptions:
                 raise ValueError(f"{name}: must be a non-negative integer, not {value!r}")
 
     def with_query(self: Options, query: Mapping[str, str]) -> Options:
-        """A copy with the query parameters applied; ``ValueError`` names the bad ones."""
+        """A copy with the query parameters applied; ``ValueError`` names the bad ones,
+        and any option that a query may not set."""
+        refused = sorted(
+            f.name for f in self.option_fields() if not f.metadata["query"] and f.name in query
+        )
+        if refused:
+            raise ValueError(
+                f"{', '.join(refused)}: cannot be set by a query string"
+                " (only on the command line or in Python)"
+            )
         return apply_query(self, query, self.query_parsers())
 
     @classmethod
     def query_parsers(cls) -> dict[str, Callable[[str], Any]]:
-        """Query parameter name -> the function reading its value, for every option."""
-        return {f.name: f.metadata["parse"] for f in cls.option_fields()}
+        """Query parameter name -> the function reading its value, for every option a query
+        may set."""
+        return {f.name: f.metadata["parse"] for f in cls.option_fields() if f.metadata["query"]}
 
     @classmethod
     def option_fields(cls) -> list[dataclasses.Field[Any]]:

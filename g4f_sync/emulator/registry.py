@@ -11,6 +11,7 @@ from __future__ import annotations
 from .chatgptt import ChatGpttService
 from .koala import KoalaService
 from .openai import OpenAIService
+from .replay import ReplayService
 from .service import Service
 
 __all__ = ["SERVICES"]
@@ -19,5 +20,6 @@ SERVICES: dict[str, type[Service]] = {
     "koala": KoalaService,
     "chatgptt": ChatGpttService,
     "openai": OpenAIService,
+    "replay": ReplayService,
 }
 """Every service an :class:`~.emulator.Emulator` runs, in the order their routes are added."""

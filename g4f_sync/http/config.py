@@ -19,6 +19,7 @@ __all__ = [
     "MAX_CHUNK_SIZE_LINE",
     "READ_SIZE",
     "RETRY_STATUSES",
+    "SERVER_MESSAGE_LIMIT",
     "Retry",
     "Timeout",
     "TimeoutLike",
@@ -35,6 +36,8 @@ BODY_LIMIT = 16 * 1024 * 1024
 """Most bytes :func:`~g4f_sync.http.read_body` reads by default before giving up."""
 EXCERPT_LENGTH = 200
 """Most characters of a body quoted in an error message."""
+SERVER_MESSAGE_LIMIT = 500
+"""Most characters of an error body's message kept as an error's ``server_message``."""
 MAX_CHUNK_SIZE_LINE = 1024
 """Longest chunk-size line the whole-chunks reader parses itself; longer ones go to
 http.client."""

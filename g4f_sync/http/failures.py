@@ -14,7 +14,7 @@ import requests
 import urllib3.exceptions
 
 from .. import errors
-from .config import ERROR_BODY_LIMIT, EXCERPT_LENGTH
+from .config import ERROR_BODY_LIMIT, EXCERPT_LENGTH, SERVER_MESSAGE_LIMIT
 from .proxy import redact_url
 
 __all__ = [
@@ -153,12 +153,7 @@ def read_prefix(response: requests.Response, limit: int = ERROR_BODY_LIMIT) -> s
 
 def excerpt(text: str, length: int = EXCERPT_LENGTH) -> str:
     """The start of ``text`` on one line, cut at ``length`` characters."""
-    return cut(" ".join(text.split()), length)
-
-
-def cut(text: str, length: int) -> str:
-    """``text`` as it is up to ``length`` characters, else its start and ``…``."""
-    return text if len(text) <= length else text[: length - 1] + "…"
+    return _cut(" ".join(text.split()), length)
 
 
 _STATUS_ERRORS: Dict[int, Type[errors.ResponseStatusError]] = {
@@ -207,9 +202,9 @@ def raise_for_status(response: requests.Response) -> None:
 
 
 def error_details(text: str) -> Dict[str, Any]:
-    """``server_message`` (as the server wrote it, cut at 500 characters), ``type``,
-    ``code`` and ``param`` of an OpenAI-style error body (``{"error": {"message": ...}}``
-    or ``{"error": "..."}``); empty for any other body."""
+    """``server_message`` (as sent, cut at :data:`~.config.SERVER_MESSAGE_LIMIT`
+    characters), ``type``, ``code`` and ``param`` of an OpenAI-style error body
+    (``{"error": {"message": ...}}`` or ``{"error": "..."}``); empty for any other body."""
     try:
         data = json.loads(text) if text.lstrip().startswith("{") else None
     except (ValueError, RecursionError):
@@ -217,16 +212,21 @@ def error_details(text: str) -> Dict[str, Any]:
     error = data.get("error") if isinstance(data, dict) else None
     if isinstance(error, str):  # {"error": "rate_limited", "message": "Too many..."}
         message = data.get("message")  # type: ignore[union-attr]
-        return {"server_message": cut(message if isinstance(message, str) else error, 500)}
+        return {"server_message": _cut(message if isinstance(message, str) else error)}
     if not isinstance(error, dict):
         return {}
     details: Dict[str, Any] = {}
     if isinstance(error.get("message"), str):
-        details["server_message"] = cut(error["message"], 500)
+        details["server_message"] = _cut(error["message"])
     for key in ("type", "code", "param"):
         if isinstance(error.get(key), (str, int)):
             details[key] = str(error[key])
     return details
+
+
+def _cut(message: str, length: int = SERVER_MESSAGE_LIMIT) -> str:
+    """The server's ``message`` as sent (line breaks kept), cut at ``length`` characters."""
+    return message if len(message) <= length else message[: length - 1] + "…"
 
 
 def retry_after_of(headers: Mapping[str, str]) -> Optional[float]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import sys
 from collections import deque
 from typing import (
     TYPE_CHECKING,
@@ -24,7 +23,7 @@ from typing import (
 from .. import errors
 from ..checks import is_count
 from ..interrupt import InterruptScope
-from .progress import Progress, is_terminal
+from .progress import Progress, shown_by_default
 from .worker import WAIT_SLICE, close_source
 
 if TYPE_CHECKING:
@@ -86,9 +85,10 @@ def run_batch(
     when iteration starts; ``calls`` is consumed lazily (it may be a generator), a new
     call being submitted as an earlier one finishes while the caller iterates.
 
-    ``progress``: a "3/8 done, 1 failed" display on stderr, on a terminal updated in
-    place (tqdm's bar if installed), else (a log file) written once at the end; ``None``
-    shows it when stderr is a terminal.
+    ``progress``: a "3/8 done, 1 failed" display, updated in place in a notebook (tqdm's
+    widget with tqdm and ipywidgets installed, else one text line) and on a terminal
+    (tqdm's bar if installed), else (a log file) written once to stderr at the end;
+    ``None`` shows it in a notebook or when stderr is a terminal.
 
     Leaving early (Ctrl-C while waiting, ``break`` then close or garbage collection)
     cancels the calls not yet started and re-raises. Calls already running on a thread
@@ -100,9 +100,13 @@ def run_batch(
     """
     if not is_count(max_workers, minimum=1):
         raise errors.InvalidRequestError(f"max_workers must be at least 1, got {max_workers!r}")
+    if progress is not None and not isinstance(progress, bool):
+        raise errors.InvalidRequestError(
+            f"progress must be True, False or None (shown where someone watches), got {progress!r}"
+        )
     total = len(calls) if isinstance(calls, Sized) else None
     if progress is None:
-        progress = is_terminal(sys.stderr)
+        progress = shown_by_default()
     return _run_batch(calls, total, max_workers, ordered, executor, progress)
 
 

@@ -309,10 +309,22 @@ class OpenaiTemplate(ChunkProvider, ProviderModelMixin):
         return models
 
     @classmethod
-    def rebased(cls, base_url: str, query: Optional[Mapping[str, str]] = None) -> type:
+    def rebased(
+        cls,
+        base_url: str,
+        query: Optional[Mapping[str, str]] = None,
+        *,
+        api_key: Optional[str] = None,
+    ) -> type:
         """A subclass that talks to ``base_url`` (one without a path takes this class's:
-        ``/v1``), adding ``query`` to every request; ``working = True``, same name."""
+        ``/v1``), adding ``query`` to every request and sending ``api_key`` when given
+        (else the class's); ``working = True``, same name. ``register(Custom.rebased(url,
+        api_key=key))`` makes it the provider of calls that name none."""
         url = checked_base_url(cls.__name__, "base_url", base_url, cls.base_url)
+        if api_key is not None and not isinstance(api_key, str):
+            raise errors.InvalidRequestError(
+                f"{cls.__name__}: api_key must be a string, got {type(api_key).__name__}"
+            )
         attributes: Dict[str, Any] = {
             "base_url": url,
             "url": url,
@@ -323,6 +335,8 @@ class OpenaiTemplate(ChunkProvider, ProviderModelMixin):
             "__qualname__": cls.__qualname__,
             "__doc__": cls.__doc__,
         }
+        if api_key:
+            attributes["api_key"] = api_key
         return type(cls.__name__, (cls,), attributes)
 
 
