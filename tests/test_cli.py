@@ -14,8 +14,10 @@ from typing import Any, Dict, List, Optional
 import pytest
 from support import ROOT, MakeEmulator, provider_names
 
+from g4f_sync import Client
 from g4f_sync.cli import main
 from g4f_sync.cli.answer import CtrlC
+from g4f_sync.cli.session import Target, check_target
 from g4f_sync.emulator import Emulator, KoalaOptions, OpenAIOptions
 from g4f_sync.http import DEFAULT_TIMEOUT
 from g4f_sync.Provider import ChatGptt, Koala
@@ -187,14 +189,20 @@ def test_a_seed_provider_is_not_working(emu: Emulator) -> None:
             "g4f-sync: InvalidRequestError: timeout must be a positive number of seconds",
         ),
         (
+            ["models", "-p", "OpenRouter"],
+            "g4f-sync: MissingAuthError: OpenRouter needs an API key: set OPENROUTER_API_KEY or"
+            " pass api_key=... (on the command line: --api-key KEY)",
+        ),
+        (
             ["models", "-p", "Nope"],
             "g4f-sync: ProviderNotFoundError: no provider named 'Nope'; known: ",
         ),
     ],
 )
 def test_usage_errors_are_one_line_on_stderr_and_exit_2(
-    args: List[str], start: str, capsys: pytest.CaptureFixture[str]
+    args: List[str], start: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
     assert main(args) == 2  # in-process: these fail before any request
     out, err = capsys.readouterr()
     assert (out, err.count("\n")) == ("", 1)
@@ -529,3 +537,18 @@ def test_readline_is_imported_only_by_the_interactive_chat(emu: Emulator) -> Non
         timeout=TIMEOUT,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "Hello, world!\nFalse\n", "")
+
+
+def test_a_provider_without_a_page_is_checked_without_a_request() -> None:
+    """The interactive chat's first check: a provider of your own with no ``url`` has no
+    page to fetch, so nothing is asked; the banner then names no address."""
+
+    class OwnProvider:
+        working = True
+
+        @classmethod
+        def create_completion(cls, model: str, messages: Any, stream: bool = True) -> Any:
+            raise AssertionError("the check must not ask for a completion")
+
+    target = check_target(Client(OwnProvider), OwnProvider, "")
+    assert target == Target(OwnProvider, "", "")

@@ -206,3 +206,17 @@ def test_emulate_ctrl_c_exits_130_on_a_fresh_line() -> None:
         term.type(CTRL_C)
         assert term.wait() == 130
         assert term.rest() == "^C\r\n"
+
+
+def test_a_server_that_lists_no_model_needs_one_named(
+    make_emulator: MakeEmulator, chat: Any
+) -> None:
+    emu = make_emulator(openai=OpenAIOptions(models=[]))
+    term = chat("--base-url", emu.url + "/v1")
+    assert term.wait() == 1
+    assert term.screen == (
+        f"g4f-sync: NotFoundError: Custom: {emu.url}/v1/models lists no model: pass --model"
+        " NAME\r\n"
+    )
+    named = chat("--base-url", emu.url + "/v1", "-m", "my-model")
+    assert named.expect("> ").startswith(f"Chatting with my-model on Custom at {emu.url}/v1\r\n")

@@ -26,12 +26,16 @@ USAGE_ERRORS = (errors.InvalidRequestError, errors.ProviderNotFoundError)
 
 
 def report(error: BaseException, debug: bool = False) -> None:
-    """One line on stderr (after the traceback with ``debug``)."""
+    """One line on stderr (after the traceback with ``debug``), with the command-line
+    way out when the message gives the Python one (``ignore_working=True``,
+    ``api_key=...``)."""
     if debug:
         traceback.print_exception(type(error), error, error.__traceback__)
     message = " ".join(str(error).split())
     if _not_working(error):
         message += " (on the command line: --provider NAME --ignore-working, or --base-url URL)"
+    elif isinstance(error, errors.MissingAuthError):
+        message += " (on the command line: --api-key KEY)"
     print(f"g4f-sync: {type(error).__name__}: {message}", file=sys.stderr, flush=True)
 
 

@@ -45,7 +45,8 @@ def chat_session(
     target = check_target(client, provider, model)
     _enable_line_editing()
     where = f" at {target.where}" if target.where else ""
-    print(f"Chatting with {target.model} on {provider_name(provider)}{where}")
+    model_name = target.model or "its default model"
+    print(f"Chatting with {model_name} on {provider_name(provider)}{where}")
     print(BANNER_HINT)
     while True:
         try:
