@@ -221,7 +221,7 @@ def test_transport_retries_connection_errors_and_wraps_the_last_one() -> None:
     for _ in range(3):
         responses.post(URL, body=requests.ConnectionError("refused"))
     with pytest.raises(
-        errors.ConnectionError, match=r"could not connect: refused \(after 3 attempts\)"
+        errors.ConnectionError, match=r"could not connect to api.test: refused \(after 3 attempts\)"
     ) as info:
         Transport(max_retries=FAST).post(URL)
     assert isinstance(info.value, ConnectionError)
@@ -314,6 +314,16 @@ def test_a_timeout_names_the_seconds_that_ran_out(exc: Exception, reading: bool,
         raise exc
     assert info.value.message == text
     assert info.value.timeout == (0.25 if "read" in text else 1.5)
+
+
+def test_a_refused_connection_says_so_without_urllib3s_internals() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: connections are refused
+        with pytest.raises(errors.ConnectionError) as info:
+            Transport(max_retries=0).get(f"http://user:secret@127.0.0.1:{port}/x")
+    assert str(info.value) == f"could not connect to 127.0.0.1:{port}: Connection refused"
+    assert info.value.url == f"http://user:***@127.0.0.1:{port}/x"
 
 
 def test_a_connect_timeout_says_so_without_urllib3s_internals() -> None:

@@ -178,10 +178,12 @@ def test_silent_server_before_the_answer_gives_the_timeout_error_without_retry(
 def test_refused_connection_is_a_connection_error() -> None:
     with Emulator() as stopped:
         koala = stopped.provider(Koala)
-    with pytest.raises(
-        errors.ConnectionError, match=r"^Koala: could not connect: .*\(after 3 attempts\)$"
-    ) as info:
+    with pytest.raises(errors.ConnectionError) as info:
         list(koala.create_completion("", HI, max_retries=FAST))
+    host = stopped.url.split("//")[1]
+    assert str(info.value) == (
+        f"Koala: could not connect to {host}: Connection refused (after 3 attempts)"
+    )
     assert info.value.partial == ""
 
 

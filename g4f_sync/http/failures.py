@@ -7,6 +7,7 @@ import email.utils
 import json
 import socket
 import time
+import urllib.parse
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Type
 
@@ -57,7 +58,10 @@ def mapped_errors(
         error.url = error.url or redact_url(url)
         raise
     except _TRANSPORT_ERRORS as exc:
-        error = _reading_error(exc, timeout) if reading else _sending_error(exc, timeout)
+        if reading:
+            error = _reading_error(exc, timeout)
+        else:
+            error = _sending_error(exc, timeout, _host_of(url))
         error.method, error.url = method, redact_url(url)
         raise error from exc
 
@@ -68,8 +72,31 @@ def _timed_out(what: str, seconds: Optional[float]) -> errors.TimeoutError:
     return errors.TimeoutError(what.format(of=of), timeout=seconds)
 
 
+def _host_of(url: str) -> str:
+    """``host:port`` of ``url`` (no user or password), or the URL when it has none."""
+    netloc = urllib.parse.urlsplit(url).netloc.rpartition("@")[2]
+    return netloc or redact_url(url)
+
+
+def _reason(exc: BaseException) -> str:
+    """What the system said underneath urllib3's and requests' wrappers (``Connection
+    refused``, ``Name or service not known``); ``str(exc)`` when nothing deeper says."""
+    seen = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and isinstance(current.strerror, str):
+            return current.strerror
+        deeper = getattr(current, "reason", None)
+        if not isinstance(deeper, BaseException):
+            first = current.args[0] if current.args else None
+            deeper = first if isinstance(first, BaseException) else None
+        current = deeper or current.__cause__ or current.__context__
+    return str(exc)
+
+
 def _sending_error(
-    exc: BaseException, timeout: Tuple[Optional[float], Optional[float]]
+    exc: BaseException, timeout: Tuple[Optional[float], Optional[float]], host: str
 ) -> errors.G4FError:
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return _timed_out("could not connect within the connect timeout{of}", timeout[0])
@@ -78,9 +105,9 @@ def _sending_error(
     ):
         return _timed_out("the server sent nothing within the read timeout{of}", timeout[1])
     if isinstance(exc, requests.exceptions.ProxyError):
-        return errors.ConnectionError(f"the proxy refused or failed the connection: {exc}")
+        return errors.ConnectionError(f"the proxy refused or failed the connection: {_reason(exc)}")
     if isinstance(exc, requests.exceptions.SSLError):
-        return errors.ConnectionError(f"TLS verification failed: {exc}")
+        return errors.ConnectionError(f"TLS verification failed: {_reason(exc)}")
     if isinstance(
         exc,
         (
@@ -91,7 +118,7 @@ def _sending_error(
     ):
         return errors.InvalidRequestError(f"invalid URL: {exc}")
     if isinstance(exc, requests.ConnectionError):
-        return errors.ConnectionError(f"could not connect: {exc}")
+        return errors.ConnectionError(f"could not connect to {host}: {_reason(exc)}")
     return errors.ConnectionError(f"request failed: {exc}")
 
 
