@@ -105,6 +105,24 @@ def test_each_token_reaches_stdout_before_the_next_is_sent(emu: Emulator) -> Non
         proc.communicate()
 
 
+def test_a_reader_that_leaves_ends_the_answer_quietly_and_closes_the_connection(
+    emu: Emulator,
+) -> None:
+    emu.koala = KoalaOptions(tokens=["Hello", *[" more"] * 8], gated=True)
+    proc = start("chat", "--base-url", emu.url, "--provider", "koala", "Say hi")
+    try:
+        emu.gate.release()
+        read_until(proc, b"Hello", bytearray())
+        proc.stdout.close()  # type: ignore[union-attr]  # as `| head -c5` does
+        emu.gate.release()  # the next token's write finds no reader; 7 are still to come
+        assert proc.wait(TIMEOUT) == 141
+        assert emu.requests[0].disconnected.wait(TIMEOUT)
+        assert proc.stderr.read() == b""  # type: ignore[union-attr]  # no traceback
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_ctrl_c_mid_stream_closes_the_connection_and_exits_130(emu: Emulator) -> None:
     emu.koala.gated = True
     proc = start("chat", "--base-url", emu.url, "--provider", "koala", "Say hi")

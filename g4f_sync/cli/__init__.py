@@ -9,16 +9,19 @@ lines).
 
 Exit codes: 0 done; 1 a provider error (one line on stderr, the traceback with
 ``--debug``); 2 a usage error (a bad option, an unknown provider or model); 130 Ctrl-C,
-after the connection was closed.
+after the connection was closed; 141 stdout closed by its reader (``| head``), quietly.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import List, Optional
 
 from .. import errors
 from .parser import build_parser
 from .reporting import (
+    EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
     EXIT_PROVIDER_ERROR,
     EXIT_USAGE,
@@ -28,6 +31,7 @@ from .reporting import (
 )
 
 __all__ = [
+    "EXIT_BROKEN_PIPE",
     "EXIT_INTERRUPTED",
     "EXIT_PROVIDER_ERROR",
     "EXIT_USAGE",
@@ -46,6 +50,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:  # the `with` blocks on the way out closed the connection
         fresh_line()
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # stdout's reader left (`| head`); the connection is closed
+        # Nothing more can be shown: stdout goes to /dev/null so that the interpreter's
+        # last flush at exit does not fail again, as Python's documentation advises.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except USAGE_ERRORS as error:
         report(error, args.debug)
         return EXIT_USAGE

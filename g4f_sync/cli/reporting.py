@@ -21,6 +21,8 @@ EXIT_PROVIDER_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 """128 + SIGINT, as a shell reports a command that Ctrl-C stopped."""
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: whoever read stdout went away (``| head``), as a shell reports ``cat``."""
 USAGE_ERRORS = (errors.InvalidRequestError, errors.ProviderNotFoundError)
 """Errors about what was typed, raised before any request: exit code 2."""
 
