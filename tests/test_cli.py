@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 from support import ROOT, MakeEmulator, provider_names
@@ -517,6 +517,19 @@ class RecordingStream:
         return True
 
 
+@pytest.fixture
+def ctrl_c_reaches_python() -> Iterator[None]:
+    """SIGINT handled as Python handles it by default, even when this test run inherited it
+    ignored (a background job of a shell: ``pytest &``, ``nohup``), where ``CtrlC`` rightly
+    leaves it alone; the disposition found is restored after the test."""
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, inherited)
+
+
+@pytest.mark.usefixtures("ctrl_c_reaches_python")
 def test_ctrl_c_interrupts_the_watched_stream_from_a_thread_then_a_second_one_raises() -> None:
     stream = RecordingStream()
     before = signal.getsignal(signal.SIGINT)
@@ -530,6 +543,7 @@ def test_ctrl_c_interrupts_the_watched_stream_from_a_thread_then_a_second_one_ra
     assert signal.getsignal(signal.SIGINT) is before  # restored
 
 
+@pytest.mark.usefixtures("ctrl_c_reaches_python")
 def test_ctrl_c_before_the_stream_exists_interrupts_it_when_watched() -> None:
     stream = RecordingStream()
     with CtrlC() as ctrl_c:
@@ -537,6 +551,19 @@ def test_ctrl_c_before_the_stream_exists_interrupts_it_when_watched() -> None:
         assert ctrl_c.pressed and stream.interrupted_from == []
         ctrl_c.watch(stream)
         assert stream.done.wait(TIMEOUT)
+
+
+def test_an_ignored_ctrl_c_stays_ignored() -> None:
+    inherited = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as under `nohup cmd &`
+    try:
+        with CtrlC() as ctrl_c:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            ctrl_c.watch(RecordingStream())
+            signal.raise_signal(signal.SIGINT)
+            assert not ctrl_c.pressed
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, inherited)
 
 
 def test_readline_is_imported_only_by_the_interactive_chat(emu: Emulator) -> None:
