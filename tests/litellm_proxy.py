@@ -25,7 +25,9 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, List, Optional
+
+from cached_install import cache_directory, install_lock
 
 __all__ = [
     "CONFIG",
@@ -81,29 +83,11 @@ def default_venv() -> Path:
     named = os.environ.get("G4F_SYNC_LITELLM_VENV")
     if named:
         return Path(named)
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache, "g4f_sync-interop", "litellm-1.106.12")
+    return cache_directory("g4f_sync-interop", "litellm-1.106.12")
 
 
 def _bin(venv: Path, name: str) -> Path:
     return venv / ("Scripts" if os.name == "nt" else "bin") / name
-
-
-@contextlib.contextmanager
-def _install_lock(venv: Path) -> Iterator[None]:
-    """One installer at a time per cache directory (two test runs may start together)."""
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f".{venv.name}.lock", "w") as lock:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no concurrent runs expected
-            yield
-            return
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def ensure_litellm(venv: Optional[Path] = None) -> Path:
@@ -113,7 +97,7 @@ def ensure_litellm(venv: Optional[Path] = None) -> Path:
     venv = venv or default_venv()
     marker = venv / ".g4f_sync-installed"
     command = _bin(venv, "litellm")
-    with _install_lock(venv):
+    with install_lock(venv):
         if marker.is_file() and marker.read_text() == LITELLM_REQUIREMENT and command.exists():
             return command
         shutil.rmtree(venv, ignore_errors=True)

@@ -12,13 +12,13 @@ that directory is on its ``PYTHONPATH``; the test process never imports them.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
+
+from cached_install import cache_directory, install_lock
 
 __all__ = ["REQUIREMENTS", "NotebookExtrasUnavailableError", "ensure_notebook_extras"]
 
@@ -32,25 +32,7 @@ class NotebookExtrasUnavailableError(RuntimeError):
 
 def default_directory() -> Path:
     """Where the packages are cached."""
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache, "g4f_sync-notebook", "-".join(REQUIREMENTS).replace("==", "-"))
-
-
-@contextlib.contextmanager
-def _install_lock(directory: Path) -> Iterator[None]:
-    """One installer at a time per cache directory (two test runs may start together)."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    with open(directory.parent / f".{directory.name}.lock", "w") as lock:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no concurrent runs expected
-            yield
-            return
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return cache_directory("g4f_sync-notebook", "-".join(REQUIREMENTS).replace("==", "-"))
 
 
 def ensure_notebook_extras(directory: Optional[Path] = None) -> Path:
@@ -60,7 +42,7 @@ def ensure_notebook_extras(directory: Optional[Path] = None) -> Path:
     directory = directory or default_directory()
     marker = directory / ".g4f_sync-installed"
     wanted = "\n".join(REQUIREMENTS)
-    with _install_lock(directory):
+    with install_lock(directory):
         if marker.is_file() and marker.read_text() == wanted:
             return directory
         shutil.rmtree(directory, ignore_errors=True)
