@@ -25,6 +25,7 @@ import urllib3.exceptions
 from g4f_sync import compat, errors
 from g4f_sync import http as g4f_http
 from g4f_sync.http import MAX_CHUNK_SIZE_LINE, iter_body
+from g4f_sync.http import body as body_module
 from g4f_sync.sse import Event, iter_events
 
 WAIT = 5.0
@@ -174,7 +175,7 @@ class ReadPath:
 
     @property
     def is_fast(self) -> bool:
-        return self.name == "whole_chunks"
+        return self.name in ("direct", "whole_chunks")
 
 
 @pytest.fixture
@@ -193,10 +194,30 @@ def session() -> Iterator[requests.Session]:
         yield opened
 
 
-@pytest.fixture(params=["whole_chunks", "read1_only"])
+@pytest.fixture(params=["direct", "whole_chunks", "read1_only"])
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ReadPath:
     chosen = ReadPath(request.param)
     real = compat.whole_chunks_reader
+    real_direct = body_module.direct_body
+
+    def spying_direct(raw: object, timeout: Optional[float]) -> Optional[object]:
+        if chosen.name != "direct":
+            return None
+        direct = real_direct(raw, timeout)
+        if raw._fp._method == "HEAD":  # type: ignore[attr-defined]
+            assert direct is None, "an answer to HEAD has no body to read"
+            return None
+        assert direct is not None, "the direct reader applies to every other body served here"
+        read = direct.read
+
+        def recorded() -> bytes:
+            data = read()
+            if data:
+                chosen.fast.append(data)
+            return data
+
+        direct.read = recorded  # type: ignore[method-assign]
+        return direct
 
     def spying(raw: object) -> Optional[Callable[[], bytes]]:
         reader = real(raw)
@@ -212,6 +233,7 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Rea
         return whole_chunks
 
     monkeypatch.setattr(compat, "whole_chunks_reader", spying)
+    monkeypatch.setattr(body_module, "direct_body", spying_direct)
     return chosen
 
 
@@ -322,7 +344,8 @@ def test_size_line_longer_than_the_fast_path_parses_goes_to_http_client(
     server.respond(CHUNKED_HEAD + body)
     pieces = list(iter_body(get(session, server)))
     assert b"".join(pieces) == b"onetwothree"
-    assert path.fast == ([b"one", b"three"] if path.is_fast else [])
+    fast = {"direct": [b"onetwothree"], "whole_chunks": [b"one", b"three"], "read1_only": []}
+    assert path.fast == fast[path.name]
 
 
 def test_big_chunk_among_small_ones(
@@ -419,11 +442,18 @@ def test_partial_chunk_then_whole_chunks_behind_its_rest(
 ) -> None:
     parts = [b"5\r\nhel", b"lo\r\n" + chunk(b"abc") + chunk(b"defg") + LAST]
     pieces = deliver_in_parts(session, server, parts)
-    # read1 hands over the partial chunk and its rest; then the fast path (resuming
-    # after the CRLF that ends the chunk read1 finished) takes the two whole chunks.
-    expected = [b"hel", b"lo", b"abcdefg"] if path.is_fast else [b"hel", b"lo", b"abc", b"defg"]
-    assert pieces == expected
-    assert path.fast == ([b"abcdefg"] if path.is_fast else [])
+    # read1 hands over the partial chunk and its rest; then the whole-chunks path (resuming
+    # after the CRLF that ends the chunk read1 finished) takes the two whole chunks. The
+    # direct reader hands over the partial chunk, then all that followed it at once.
+    expected = {
+        "direct": [b"hel", b"loabcdefg"],
+        "whole_chunks": [b"hel", b"lo", b"abcdefg"],
+        "read1_only": [b"hel", b"lo", b"abc", b"defg"],
+    }
+    assert pieces == expected[path.name]
+    assert path.fast == {"direct": expected["direct"], "whole_chunks": [b"abcdefg"]}.get(
+        path.name, []
+    )
 
 
 def test_each_token_is_yielded_before_the_server_sends_the_next(
@@ -686,3 +716,58 @@ def test_events_split_across_chunks_through_iter_events(
     events = list(iter_events(get(session, server)))
     assert events == [Event("message", "a"), Event("message", "b\nc", "7"), Event("e", "d", "7")]
     assert len(path.fast) == (1 if path.is_fast else 0)
+
+
+# The direct reader (g4f_sync.http.direct): where it applies, and what it leaves behind
+
+
+def test_direct_reader_gives_the_socket_its_timeout_and_the_connection_back(
+    server: ScriptedServer, session: requests.Session
+) -> None:
+    from g4f_sync.http import direct
+
+    server.respond(CHUNKED_HEAD + chunked(b"first"))
+    done = threading.Event()
+    server.respond(CHUNKED_HEAD + chunk(b"second"), done)
+    response = get(session, server, read_timeout=0.5)
+    sock = response.raw._connection.sock
+    spied: List[object] = []
+    real = body_module.direct_body
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            body_module, "direct_body", lambda *args: spied.append(real(*args)) or spied[-1]
+        )
+        assert b"".join(iter_body(response)) == b"first"
+    assert isinstance(spied[0], direct.DirectBody)
+    # back in timeout mode, with no kernel receive timeout left behind for the next user
+    assert sock.gettimeout() == 0.5
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16) == bytes(16)
+    second = get(session, server, read_timeout=0.5)
+    body = iter_body(second)
+    try:
+        assert next(body) == b"second"
+        with pytest.raises(errors.TimeoutError, match=r"read timeout of 0\.5 s"):
+            next(body)
+    finally:
+        done.set()
+    assert server.connections == 1  # the first answer's connection was reused
+
+
+def test_direct_reader_leaves_other_bodies_to_urllib3(
+    server: ScriptedServer, session: requests.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from g4f_sync.http import direct
+
+    gzipped = zlib.compress(b"hello")
+    server.respond(
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: %d\r\n\r\n%s"
+        % (len(gzipped), gzipped)
+    )
+    response = get(session, server)
+    assert direct.direct_body(response.raw, WAIT) is None  # a coded body: urllib3 decodes it
+    assert b"".join(iter_body(response)) == b"hello"
+    server.respond(CHUNKED_HEAD + chunked(b"plain"))
+    response = get(session, server)
+    monkeypatch.setattr(direct, "SUPPORTED", False)  # another system than Linux
+    assert direct.direct_body(response.raw, WAIT) is None
+    assert b"".join(iter_body(response)) == b"plain"

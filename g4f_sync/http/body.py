@@ -10,6 +10,7 @@ import requests
 from .. import compat, errors
 from ..json_decode import decode_json
 from .config import BODY_LIMIT, READ_SIZE
+from .direct import direct_body
 from .failures import excerpt, mapped_errors, request_of
 
 __all__ = ["iter_body", "read_body", "read_json", "read_text"]
@@ -27,9 +28,18 @@ def iter_body(response: requests.Response) -> Iterator[bytes]:
     the read timeout.
     """
     raw = response.raw
+    timeout = (None, _read_timeout(raw))
+    direct = direct_body(raw, timeout[1])
+    if direct is not None:
+        read = direct.read
+        with mapped_errors(*request_of(response), reading=True, timeout=timeout):
+            while True:
+                chunk = read()
+                if not chunk:
+                    return
+                yield chunk
     read1 = raw.read1
     whole_chunks = compat.whole_chunks_reader(raw)
-    timeout = (None, _read_timeout(raw))
     with mapped_errors(*request_of(response), reading=True, timeout=timeout):
         while True:
             chunk = whole_chunks() if whole_chunks is not None else b""
