@@ -191,7 +191,9 @@ class LoopbackServer(ThreadingHTTPServer):
 
     daemon_threads = False
     block_on_close = False  # close() joins the threads itself, with a deadline
-    request_queue_size = 128
+    request_queue_size = 1024
+    """The listen backlog. At 128, a thousand streams opened at once overflowed it: the
+    kernel dropped SYNs, and those clients connected a second later, on their retry."""
 
     def __init__(
         self,
