@@ -6,7 +6,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any, Callable, Dict, Iterable, List, Sequence
 
-from .config import FRAMINGS
+from .config import FRAMINGS, loads_of
+from .peers import PEERS
 from .readers import STREAM_FLOORS
 from .reference import REFERENCE_REQUIREMENT
 from .targets import lookup as _get
@@ -107,8 +108,10 @@ def _section(text: str, header: str, rows: Iterable[str]) -> List[str]:
 
 
 def _measured(section: Dict[str, Any], meta: Dict[str, Any]) -> List[str]:
-    """The readers the section has results for, in the run's order."""
-    return [reader for reader in meta["readers"] if reader in section]
+    """The readers the section has results for, in the run's order (the asyncio peers,
+    which only the concurrency section has, after g4f_sync's and the floors)."""
+    order = [*meta["readers"], *(name for name in PEERS if name not in meta["readers"])]
+    return [reader for reader in order if reader in section]
 
 
 def _throughput(tp: Dict[str, Any], meta: Dict[str, Any]) -> List[str]:
@@ -175,36 +178,53 @@ def _latency(lat: Dict[str, Any], meta: Dict[str, Any]) -> List[str]:
     return _section(text, header, rows)
 
 
-CONCURRENCY_FIGURES = ("one_stream_wall_s", "wall_s", "ratio", "send_span_s", "p50_ms", "p99_ms")
+CONCURRENCY_FIGURES = ("one_stream_wall_s", "wall_s", "ratio", "p50_ms", "p99_ms", "max_ms")
 CPU_SHARES = ("server_cpu_share", "client_cpu_share")
 
 
 def _concurrency(conc: Dict[str, Any], meta: Dict[str, Any]) -> List[str]:
     cfg = meta["config"]
+    loads = loads_of(cfg)
     text = (
-        f"Concurrency: {cfg['concurrency_streams']} streams of {cfg['concurrency_count']} "
-        f"tokens {cfg['concurrency_delay'] * 1000:g} ms apart at once, in threads "
-        f"(median of {cfg['concurrency_repeats']}), {cfg['concurrency_servers']} emulator "
-        "process(es). Server send span: the emulator's time from a stream's first token "
-        "to its last (by their timestamps). CPU: seconds used per second of wall time by "
-        "the emulator process(es) and by the client process (100% = one core)."
+        "Concurrency: N streams read at once, each against one stream alone (median of "
+        f"{cfg['concurrency_repeats']}; max: the largest). g4f_sync's provider and Client on "
+        "`run_batch`, requests and a raw socket in plain threads, aiohttp and httpx's "
+        "`AsyncClient` as tasks on one asyncio loop. Delay: the emulator's send time (in "
+        "each token) to the caller's loop. CPU µs/tok: the client process's CPU per token "
+        "received, connections included. Failed: streams that raised, plus tokens missing. "
+        "CPU share: seconds used per second of wall time by the emulator process(es) and "
+        "by the client (100% = one core)."
     )
+    if meta.get("peers_error"):
+        text += f" Asyncio peers: n/a ({meta['peers_error']})."
     header = (
-        "reader | one stream s | all streams s | ratio | server send span s | delay p50 ms "
-        "| delay p99 ms | server CPU | client CPU"
+        "reader | one stream s | all streams s | ratio | delay p50 ms | delay p99 ms "
+        "| delay max ms | CPU µs/tok | KiB per extra stream | failed | server CPU | client CPU"
     )
-    rows = [
-        _row(
-            [reader]
-            + [
-                _reader_cell(conc, reader, key, digits=3 if key.endswith("_s") else 2)
-                for key in CONCURRENCY_FIGURES
-            ]
-            + [_percent(_get(conc, reader, key)) for key in CPU_SHARES]
-        )
-        for reader in _measured(conc, meta)
-    ]
-    return _section(text, header, rows)
+    lines: List[str] = ["", text]
+    for name, load in loads.items():
+        section = conc.get(name)
+        if not isinstance(section, dict):
+            continue
+        rows = [
+            _row(
+                [reader]
+                + [
+                    _reader_cell(section, reader, key, digits=3 if key.endswith("_s") else 2)
+                    for key in CONCURRENCY_FIGURES
+                ]
+                + [
+                    _reader_cell(section, reader, "cpu_us_per_token", digits=1),
+                    _reader_cell(section, reader, "rss_per_extra_stream_kib", digits=0),
+                    _reader_cell(section, reader, "failed", digits=0),
+                ]
+                + [_percent(_get(section, reader, key)) for key in CPU_SHARES]
+            )
+            for reader in _measured(section, meta)
+        ]
+        servers = f"{load.servers} emulator process{'es' if load.servers > 1 else ''}"
+        lines += _section(f"**{load.describe()}**, {servers}:", header, rows)
+    return lines
 
 
 def _import(imp: Dict[str, Any], meta: Dict[str, Any]) -> List[str]:

@@ -19,6 +19,7 @@ from g4f_sync.emulator import EmulatorProcess
 from . import output  # RESULTS_DIR and README are read at call time: tests move them
 from .config import SECTIONS, SMOKE, Config, left_out
 from .output import missing_from, update_readme, write_results
+from .peers import PEER_REQUIREMENTS, ensure_peers
 from .processes import bytecode_cache, run_worker, warm_up
 from .readers import KOALA_PATH, OPENAI_PATH
 from .reference import REFERENCE_REQUIREMENT, ensure_reference
@@ -63,6 +64,7 @@ def run(
     *,
     reference: bool = False,
     reference_venv: Optional[str] = None,
+    peers_venv: Optional[str] = None,
     command: str = "python -m benchmarks",
 ) -> Dict[str, Any]:
     """Measure the configured sections; the results as a JSON-ready dict."""
@@ -76,12 +78,16 @@ def run(
         "load_start": _load(),
         "sections": list(config.sections),
     }
-    reference_python = None
+    reference_python = peers_python = None
     if reference:
         reference_python, why = ensure_reference(reference_venv)
         if why:
             meta["reference_error"] = why
-    pythons = interpreters(config.readers, reference_python)
+    if config.peers and "concurrency" in config.sections:
+        peers_python, why = ensure_peers(peers_venv)
+        if why:
+            meta["peers_error"] = why
+    pythons = interpreters(config.readers, reference_python, peers_python)
     meta["readers"] = list(pythons)
     results: Dict[str, Any] = {"meta": meta}
     started = time.perf_counter()
@@ -140,9 +146,17 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument(
         "--servers",
         type=int,
-        default=1,
-        help="emulator processes for the concurrency section (default 1)",
+        help="emulator processes for every load of the concurrency section (default: "
+        "1 for the small load, 2 for the others)",
     )
+    parser.add_argument(
+        "--peers",
+        action=argparse.BooleanOptionalAction,
+        help=f"measure the asyncio peers ({', '.join(PEER_REQUIREMENTS)}, installed into a "
+        "separate virtual environment) in the concurrency section (default: yes, but not "
+        "with --smoke)",
+    )
+    parser.add_argument("--peers-venv", help="that environment's path (default: a cache dir)")
     parser.add_argument(
         "--render-only",
         metavar="JSON",
@@ -166,9 +180,17 @@ def configure(args: argparse.Namespace) -> Config:
     unknown = [s for s in sections if s not in SECTIONS]
     if unknown:
         raise ValueError(f"unknown section(s) {', '.join(unknown)}")
-    config = replace(
-        SMOKE if args.smoke else Config(), sections=sections, concurrency_servers=args.servers
-    )
+    config = replace(SMOKE if args.smoke else Config(), sections=sections)
+    if args.peers is not None:
+        config = replace(config, peers=args.peers)
+    if args.servers is not None:
+        if args.servers < 1:
+            raise ValueError(f"--servers must be at least 1, got {args.servers}")
+        loads = {
+            name: replace(load, servers=args.servers)
+            for name, load in config.concurrency_loads.items()
+        }
+        config = replace(config, concurrency_loads=loads)
     if not args.repeats:
         return config
     return replace(
@@ -192,6 +214,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     saved = load(args.render_only) if args.render_only else None
     missing = missing_from(saved) if saved else left_out(config.sections, config.readers)
+    if not saved and not config.peers and "concurrency" in config.sections:
+        missing += ["the asyncio peers"]
     if args.update_readme and (missing or args.smoke):
         why = f"this one leaves out {', '.join(missing)}" if missing else "not a --smoke one"
         print(
@@ -204,6 +228,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         config,
         reference=args.with_reference,
         reference_venv=args.reference_venv,
+        peers_venv=args.peers_venv,
         command=command.strip(),
     )
     report = render(results)

@@ -15,7 +15,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 from g4f_sync.emulator import EmulatorProcess
 
-from .config import CONCURRENCY_READERS, FRAMINGS, RSS_READERS, Config
+from .config import CONCURRENCY_READERS, FRAMINGS, RSS_READERS, Config, Load
+from .peers import PEERS
 from .processes import Job, collect, time_import
 from .readers import MEASURED, REFERENCE
 
@@ -30,11 +31,16 @@ Statistic = Callable[[Iterable[float]], float]
 """The one figure kept of several runs' (``max``, ``min``, ``statistics.median``)."""
 
 
-def interpreters(readers: Sequence[str], reference_python: Optional[str]) -> Pythons:
-    """The python each reader runs in: this one for ``readers``, the reference's for g4f."""
+def interpreters(
+    readers: Sequence[str], reference_python: Optional[str], peers_python: Optional[str] = None
+) -> Pythons:
+    """The python each reader runs in: this one for ``readers``, the reference's for g4f,
+    the peers' environment for aiohttp and httpx."""
     pythons = {name: sys.executable for name in MEASURED if name in readers}
     if reference_python:
         pythons.update({name: reference_python for name in REFERENCE})
+    if peers_python:
+        pythons.update({name: peers_python for name in PEERS})
     return pythons
 
 
@@ -97,20 +103,27 @@ def measure_latency(config: Config, server: EmulatorProcess, pythons: Pythons) -
 
 
 def measure_concurrency(config: Config, server: EmulatorProcess, pythons: Pythons) -> Section:
-    """Median over ``concurrency_repeats`` of the wall time of N streams and of one; also
-    the CPU the server and the client used (a server near one core is the bottleneck)."""
-    readers = [r for r in CONCURRENCY_READERS if r in pythons]
-    with ExitStack() as stack:
-        extra = [
-            stack.enter_context(EmulatorProcess()) for _ in range(config.concurrency_servers - 1)
-        ]
-        urls = [server.url, *(other.url for other in extra)]
-        pids = [server.pid, *(other.pid for other in extra)]
-        return _concurrency(config, urls, pids, pythons, readers)
+    """Every load of ``concurrency_loads``, each on its own emulator processes (the first
+    is ``server``): per load and reader, the median over ``concurrency_repeats`` of each
+    figure (the max of the max delays, the sum of the errors), from the runs of N streams
+    and of one stream alone. The reference runs the small load only (a thousand streams
+    of it would take minutes)."""
+    out: Section = {}
+    for name, load in config.concurrency_loads.items():
+        readers = [r for r in CONCURRENCY_READERS if r in pythons]
+        if name != "small":
+            readers = [r for r in readers if r not in REFERENCE]
+        with ExitStack() as stack:
+            extra = [stack.enter_context(EmulatorProcess()) for _ in range(load.servers - 1)]
+            urls = [server.url, *(other.url for other in extra)]
+            pids = [server.pid, *(other.pid for other in extra)]
+            out[name] = _concurrency(config, load, urls, pids, pythons, readers)
+    return out
 
 
 def _concurrency(
     config: Config,
+    load: Load,
     urls: List[str],
     pids: List[int],
     pythons: Pythons,
@@ -119,15 +132,15 @@ def _concurrency(
     jobs: List[Job] = []
     for _ in range(config.concurrency_repeats):
         for reader in readers:
-            for streams in (1, config.concurrency_streams):
+            for streams in (1, load.streams):
                 spec = {
                     "kind": "concurrency",
                     "reader": reader,
                     "urls": urls,
                     "streams": streams,
                     "server_pids": pids,
-                    "count": config.concurrency_count,
-                    "delay": config.concurrency_delay,
+                    "count": load.count,
+                    "delay": load.delay,
                 }
                 jobs.append((reader, pythons[reader], [spec]))
     collected = collect(jobs, config.batched)
@@ -141,18 +154,21 @@ def _concurrency(
         one = statistics.median(r["wall_s"] for r in alone)
         wall = statistics.median(r["wall_s"] for r in many)
         out[reader] = {
-            "streams": config.concurrency_streams,
+            "streams": load.streams,
             "one_stream_wall_s": one,
             "wall_s": wall,
             "ratio": wall / one,
             "p50_ms": statistics.median(r["p50_ms"] for r in many),
             "p99_ms": statistics.median(r["p99_ms"] for r in many),
+            "max_ms": max(r["max_ms"] for r in many),
+            "cpu_us_per_token": statistics.median(r["cpu_us_per_token"] for r in many),
+            "failed": sum(r["failed_streams"] + r["tokens_lost"] for r in many),
             "one_stream_p99_ms": statistics.median(r["p99_ms"] for r in alone),
             "send_span_s": statistics.median(r["send_span_s"] for r in many),
             "one_stream_send_span_s": statistics.median(r["send_span_s"] for r in alone),
             "server_cpu_share": _median(r.get("server_cpu_share") for r in many),
             "client_cpu_share": _median(r.get("client_cpu_share") for r in many),
-            "rss_per_extra_stream_kib": _rss_growth(alone, many, config.concurrency_streams),
+            "rss_per_extra_stream_kib": _rss_growth(alone, many, load.streams),
             "runs": many,
             "one_stream_runs": alone,
         }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .config import FRAMINGS, SECTIONS
+from .config import FRAMINGS, SECTIONS, loads_of
 
 __all__ = ["TARGETS", "Target", "lookup", "ratio", "targets"]
 
@@ -41,7 +41,8 @@ class Target:
 
     section: str
     figure: str
-    """The figure's name; ``{streams}`` stands for the run's concurrent streams."""
+    """The figure's name; ``{small}``, ``{medium}``, ``{large}`` stand for the run's
+    concurrency loads (:meth:`~benchmarks.config.Load.label`)."""
     mine: Path
     theirs: Optional[Path]
     """None: the reference has no such figure."""
@@ -56,7 +57,7 @@ class Target:
     note: Optional[Note] = None
     """The "from" column of a figure without a floor, from the section's results."""
 
-    def row(self, section: Dict[str, Any], streams: int) -> Dict[str, Any]:
+    def row(self, section: Dict[str, Any], labels: Dict[str, str]) -> Dict[str, Any]:
         """The figure's row in ``results["targets"]``."""
         mine = lookup(section, *self.mine)
         theirs = lookup(section, *self.theirs) if self.theirs else None
@@ -69,7 +70,7 @@ class Target:
         met = None if mine is None else (mine >= self.bound if self.higher else mine <= self.bound)
         return {
             "section": self.section,
-            "figure": self.figure.format(streams=streams),
+            "figure": self.figure.format(**labels),
             "value": mine,
             "detail": detail,
             "target": f"{'>=' if self.higher else '<='} {self.bound:g}",
@@ -88,26 +89,51 @@ def _p50(framing: str) -> Note:
     return note
 
 
-def _walls(conc: Dict[str, Any]) -> str:
+def _walls(load: str) -> Note:
     """The two wall times, and the raw socket's ratio."""
-    walls = _pair(
-        lookup(conc, "provider", "wall_s"), lookup(conc, "provider", "one_stream_wall_s"), "s", 2
-    )
-    socket = lookup(conc, "socket", "ratio")
-    return walls + ("" if socket is None else f"; raw-socket floor {socket:.2f}")
+
+    def note(conc: Dict[str, Any]) -> str:
+        walls = _pair(
+            lookup(conc, load, "provider", "wall_s"),
+            lookup(conc, load, "provider", "one_stream_wall_s"),
+            "s",
+            2,
+        )
+        socket = lookup(conc, load, "socket", "ratio")
+        return walls + ("" if socket is None else f"; raw-socket floor {socket:.2f}")
+
+    return note
 
 
-def _p99_floors(conc: Dict[str, Any]) -> str:
-    floor = lookup(conc, "requests", "p99_ms")
-    if floor is None:
-        return ""
-    socket = lookup(conc, "socket", "p99_ms") or float("nan")
-    return f"requests floor {floor:.2f} ms, raw socket {socket:.2f} ms"
+def _p99_floors(load: str) -> Note:
+    def note(conc: Dict[str, Any]) -> str:
+        floor = lookup(conc, load, "requests", "p99_ms")
+        if floor is None:
+            return ""
+        socket = lookup(conc, load, "socket", "p99_ms") or float("nan")
+        return f"requests floor {floor:.2f} ms, raw socket {socket:.2f} ms"
+
+    return note
 
 
-def _growth_floor(conc: Dict[str, Any]) -> str:
-    floor = lookup(conc, "requests", "rss_per_extra_stream_kib")
-    return "" if floor is None else f"requests floor {floor:.0f} KiB"
+def _growth_floor(load: str) -> Note:
+    def note(conc: Dict[str, Any]) -> str:
+        floor = lookup(conc, load, "requests", "rss_per_extra_stream_kib")
+        peer = lookup(conc, load, "aiohttp", "rss_per_extra_stream_kib")
+        parts = [f"requests floor {floor:.0f} KiB"] if floor is not None else []
+        parts += [f"aiohttp {peer:.0f} KiB"] if peer is not None else []
+        return ", ".join(parts)
+
+    return note
+
+
+def _failures(load: str) -> Note:
+    def note(conc: Dict[str, Any]) -> str:
+        runs = lookup(conc, load, "provider", "runs") or []
+        first = next((run["first_failure"] for run in runs if run.get("first_failure")), None)
+        return f"first: {first}" if first else ""
+
+    return note
 
 
 _REQUESTS_FLOORS = (  # section, figure, g4f_sync's reader, figure key, bound, unit
@@ -161,20 +187,88 @@ TARGETS: Tuple[Target, ...] = (
         )
         for framing in FRAMINGS
     ),
-    # the provider on run_batch, N streams at once
+    # the provider on run_batch, N streams at once: the small load (32 fast streams)
     *(
         Target(
             "concurrency",
-            f"{{streams}} streams: {name} (provider on run_batch)",
-            mine=("provider", key),
-            theirs=("g4f", key),
+            f"{{small}}: {name} (provider on run_batch)",
+            mine=("small", "provider", key),
+            theirs=("small", "g4f", key),
             bound=bound,
             note=note,
         )
         for name, key, bound, note in (
-            ("wall vs one stream", "ratio", 1.2, _walls),
-            ("token delay p99 ms", "p99_ms", 10.0, _p99_floors),
-            ("peak RSS KiB per extra stream", "rss_per_extra_stream_kib", 256.0, _growth_floor),
+            ("wall vs one stream", "ratio", 1.2, _walls("small")),
+            ("token delay p99 ms", "p99_ms", 10.0, _p99_floors("small")),
+            (
+                "peak RSS KiB per extra stream",
+                "rss_per_extra_stream_kib",
+                256.0,
+                _growth_floor("small"),
+            ),
+        )
+    ),
+    Target(
+        "concurrency",
+        "{small}: delay p99 vs requests in threads (provider on run_batch)",
+        mine=("small", "provider", "p99_ms"),
+        theirs=None,
+        bound=1.2,
+        floor=("small", "requests", "p99_ms"),
+        unit="ms",
+        digits=2,
+    ),
+    # against aiohttp at chat rates: 256 and 1,000 streams
+    *(
+        Target(
+            "concurrency",
+            f"{{{load}}}: {name} vs aiohttp (provider on run_batch)",
+            mine=(load, "provider", key),
+            theirs=None,
+            bound=bound,
+            floor=(load, "aiohttp", key),
+            unit=unit,
+            digits=digits,
+        )
+        for load, name, key, bound, unit, digits in (
+            ("medium", "delay p99", "p99_ms", 1.0, "ms", 1),
+            ("medium", "CPU per token", "cpu_us_per_token", 1.1, "µs/tok", 1),
+            ("large", "delay p99", "p99_ms", 1.0, "ms", 1),
+            ("large", "CPU per token", "cpu_us_per_token", 1.25, "µs/tok", 1),
+        )
+    ),
+    Target(
+        "concurrency",
+        "{large}: peak RSS KiB per extra stream (provider on run_batch)",
+        mine=("large", "provider", "rss_per_extra_stream_kib"),
+        theirs=None,
+        bound=256.0,
+        note=_growth_floor("large"),
+    ),
+    Target(
+        "concurrency",
+        "{large}: streams failed + tokens lost (provider on run_batch)",
+        mine=("large", "provider", "failed"),
+        theirs=None,
+        bound=0.0,
+        note=_failures("large"),
+    ),
+    # at every load, the SDK's path against plain requests in threads
+    *(
+        Target(
+            "concurrency",
+            f"{{{load}}}: {name} vs requests in threads (provider on run_batch)",
+            mine=(load, "provider", key),
+            theirs=None,
+            bound=1.1,
+            floor=(load, "requests", key),
+            unit=unit,
+            digits=digits,
+        )
+        for load in ("small", "medium", "large")
+        for name, key, unit, digits in (
+            ("CPU per token", "cpu_us_per_token", "µs/tok", 1),
+            ("delay p50", "p50_ms", "ms", 2),
         )
     ),
     # import time and peak RSS, as ratios to requests'
@@ -200,9 +294,10 @@ def targets(results: Dict[str, Any]) -> List[Dict[str, Any]]:
     (a ratio, or ms), what it comes from, the target, whether it is met, and the
     reference's value when measured."""
     sections = results.get("meta", {}).get("sections", SECTIONS)
-    streams = lookup(results, "meta", "config", "concurrency_streams") or 32
+    config = lookup(results, "meta", "config") or {}
+    labels = {name: load.label() for name, load in loads_of(config).items()}
     return [
-        target.row(results.get(target.section, {}), streams)
+        target.row(results.get(target.section, {}), labels)
         for target in TARGETS
         if target.section in sections
     ]

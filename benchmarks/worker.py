@@ -17,9 +17,10 @@ import resource
 import sys
 import time
 from functools import partial
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 from urllib.parse import urlencode
 
+from .async_readers import ASYNC, run_async
 from .readers import (
     KOALA_PATH,
     SDK,
@@ -147,20 +148,26 @@ def measure_latency(spec: Spec) -> Result:
 Timing = Tuple[List[float], List[float]]
 
 
-def _run_parallel(calls: List[Callable[[], Timing]], sdk: bool) -> List[Timing]:
-    """Run ``calls`` all at once: on the SDK's batch helper, or on a plain thread pool."""
+Outcome = Union[Timing, BaseException]
+"""A stream's timing, or what ended it."""
+
+
+def _run_parallel(calls: List[Callable[[], Timing]], sdk: bool) -> List[Outcome]:
+    """Run ``calls`` all at once: on the SDK's batch helper, or on a plain thread pool;
+    each call's timing or its error."""
     if sdk:
         try:
             from g4f_sync.threaded import run_batch
         except ImportError:
             pass
         else:
-            return [r.result() for r in run_batch(calls, max_workers=len(calls))]
+            batch = run_batch(calls, max_workers=len(calls), progress=False)
+            return [r.value if r.error is None else r.error for r in batch]  # type: ignore[misc]
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(len(calls)) as pool:
         futures = [pool.submit(call) for call in calls]
-        return [future.result() for future in futures]
+        return [future.exception() or future.result() for future in futures]
 
 
 def _cpu_seconds(pids: Sequence[int]) -> Optional[float]:
@@ -171,51 +178,57 @@ def _cpu_seconds(pids: Sequence[int]) -> Optional[float]:
 
 
 def measure_concurrency(spec: Spec) -> Result:
-    """``streams`` streams of ``count`` tokens ``delay`` s apart, read at once in threads
-    (SDK readers: on ``g4f_sync.threaded.run_batch``), spread over the emulator processes
-    at ``urls``: wall time, per-token delays, how long the server took to send each
-    stream (``send_span``: its last token's send time minus its first's), and the CPU
-    the server processes and this one used per second of wall time."""
+    """``streams`` streams of ``count`` tokens ``delay`` s apart, read at once (in threads,
+    SDK readers on ``g4f_sync.threaded.run_batch``; an asyncio peer's as tasks on one
+    event loop), spread over the emulator processes at ``urls``: wall time, per-token
+    delays, this process's CPU per token received, how long the server took to send each
+    stream (``send_span``: its last token's send time minus its first's), the CPU the
+    server processes and this one used per second of wall time, and the streams that
+    failed or came short (a stream that fails counts, its tokens too)."""
     reader = spec["reader"]
     streams = spec["streams"]
+    count = spec["count"]
     urls = [
         endpoint(
             base,
             route(reader),
-            count=spec["count"],
+            count=count,
             delay=spec["delay"],
             timestamps=True,
             framing=spec.get("framing", "chunked"),
         )
         for base in spec["urls"]
     ]
-    sdk = reader in SDK
     first = endpoint(spec["urls"][0], route(reader), count=1, timestamps=True)
-    warm_up = partial(_timed_reader, reader, first)
-    _run_parallel([warm_up], sdk)  # imports and availability, outside the clock
-    calls: List[Callable[[], Timing]] = [
-        partial(_timed_reader, reader, urls[i % len(urls)]) for i in range(streams)
-    ]
+    for outcome in _read_at_once(reader, [first]):  # imports and availability, unclocked
+        if isinstance(outcome, BaseException):
+            raise outcome
     pids = spec.get("server_pids", [])
     server_cpu = _cpu_seconds(pids)
     cpu = time.process_time()
     start = time.perf_counter()
-    results = _run_parallel(calls, sdk)
+    outcomes = _read_at_once(reader, [urls[i % len(urls)] for i in range(streams)])
     wall = time.perf_counter() - start
     cpu = time.process_time() - cpu
     server_share = None
     if server_cpu is not None:
         used = _cpu_seconds(pids)
         server_share = None if used is None else (used - server_cpu) / wall
+    results = [o for o in outcomes if not isinstance(o, BaseException)]
+    failures = [o for o in outcomes if isinstance(o, BaseException)]
     ms = [(a - s) * 1000 for sent, arrived in results for s, a in zip(sent, arrived)]
-    if len(ms) != streams * spec["count"]:
-        raise RuntimeError(f"received {len(ms)} tokens, expected {streams * spec['count']}")
+    if not ms:
+        raise failures[0] if failures else RuntimeError("no token arrived")
     spans = [sent[-1] - sent[0] for sent, _ in results if sent]
     return {
         "wall_s": wall,
         "p50_ms": percentile(ms, 50),
         "p99_ms": percentile(ms, 99),
         "max_ms": max(ms),
+        "cpu_us_per_token": cpu / len(ms) * 1e6,
+        "failed_streams": len(failures),
+        "tokens_lost": sum(count - len(sent) for sent, _ in results),
+        "first_failure": f"{type(failures[0]).__name__}: {failures[0]}"[:300] if failures else None,
         "send_span_s": percentile(spans, 50),
         "server_cpu_share": server_share,
         "client_cpu_share": cpu / wall,
@@ -225,6 +238,15 @@ def measure_concurrency(spec: Spec) -> Result:
 
 def _timed_reader(reader: str, url: str) -> Timing:
     return _timed(open_reader(reader, url))
+
+
+def _read_at_once(reader: str, urls: List[str]) -> List[Outcome]:
+    """Read the streams at ``urls`` all at once: an asyncio peer's tasks on one event
+    loop, or each stream in a thread (an SDK reader's on ``run_batch``)."""
+    if reader in ASYNC:
+        return run_async(reader, urls)
+    calls: List[Callable[[], Timing]] = [partial(_timed_reader, reader, url) for url in urls]
+    return _run_parallel(calls, reader in SDK)
 
 
 def measure_rss(spec: Spec) -> Result:

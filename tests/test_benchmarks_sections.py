@@ -87,3 +87,12 @@ def test_interpreters_run_the_reference_readers_in_its_own_python() -> None:
     assert list(pythons) == ["provider", "requests", "g4f", "g4f-client"]
     assert pythons["g4f"] == "/venv/bin/python"
     assert "g4f" not in sections.interpreters(("provider",), None)
+
+
+def test_interpreters_run_the_asyncio_peers_in_their_own_python() -> None:
+    pythons = sections.interpreters(("provider",), None, "/peers/bin/python")
+    assert pythons == {
+        "provider": sections.sys.executable,
+        "aiohttp": "/peers/bin/python",
+        "httpx": "/peers/bin/python",
+    }

@@ -45,14 +45,18 @@ def test_smoke_run_writes_a_report_with_every_section(tmp_path: Path) -> None:
             assert results["throughput"][name][framing]["cpu_us_per_token"] > 0
             assert results["latency"][name][framing]["p99_ms"] >= 0
     for name in OPENAI_READERS:  # throughput and latency only
-        assert name not in results["concurrency"] and name not in results["rss"]
+        assert name not in results["concurrency"]["small"] and name not in results["rss"]
     sizes = results["meta"]["bytes_per_token"]
     assert 10 < sizes["koala"] < 30 < 150 < sizes["openai"] < 400  # JSON strings, objects
     rows = {row["figure"]: row for row in results["targets"]}
     for framing in ("chunked", "close"):
         row = rows[f"OpenAI provider CPU per token vs Koala provider, {framing}"]
         assert row["value"] > 0 and row["detail"].endswith(" µs/tok") and row["met"] is not None
-    assert results["concurrency"]["provider"]["ratio"] > 0
+    for load in ("small", "medium", "large"):
+        figures = results["concurrency"][load]["provider"]
+        assert figures["ratio"] > 0 and figures["cpu_us_per_token"] > 0
+        assert figures["failed"] == 0
+    assert "aiohttp" not in results["concurrency"]["small"]  # --smoke leaves the peers out
     assert results["import"]["g4f_sync"]["import_ms"] > 0
     assert results["rss"]["provider"]["peak_rss_mib"] > 0
     report = (tmp_path / "latest.md").read_text()
