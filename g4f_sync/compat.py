@@ -26,10 +26,11 @@ from __future__ import annotations
 import http.client
 import io
 import socket
+import struct
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, List, Optional, Protocol
+from typing import Any, Callable, Iterator, List, Optional, Protocol, Tuple
 
 import urllib3
 import urllib3.response
@@ -43,7 +44,9 @@ __all__ = [
     "POOL_CLASSES",
     "SocketWatcher",
     "close_pools",
+    "direct_parts",
     "probe",
+    "probe_direct",
     "watching_sockets",
     "whole_chunks_reader",
 ]
@@ -328,3 +331,77 @@ def _probe_whole_chunks() -> List[str]:
         ("tell() counts what it took", raw.tell() == 6),
     ]
     return [f"{what}: no" for what, ok in checks if not ok]
+
+
+def direct_parts(raw: Any) -> Optional[Tuple[http.client.HTTPResponse, socket.socket]]:
+    """For a body :class:`g4f_sync.http.direct.DirectBody` can read, http.client's response
+    and its plain TCP socket; None for anything else, or where :func:`probe_direct` found
+    a problem. The reader also uses urllib3's ``_error_catcher()``, ``release_conn()``,
+    ``_connection`` and ``_fp_bytes_read``, which the probe checks."""
+    if probe_direct():
+        return None
+    original = getattr(raw, "_fp", None)
+    sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    if (
+        type(sock) is not socket.socket  # TLS, SOCKS and test doubles read through urllib3
+        or not isinstance(original, http.client.HTTPResponse)
+        or original._method == "HEAD"  # no body, whatever the headers say
+        or original.fp is None
+        or original.chunk_left is not None  # the body was read from already
+        or getattr(raw, "_fp_bytes_read", None) != 0
+        or raw.headers.get("Content-Encoding", "identity").strip().lower() != "identity"
+    ):
+        return None
+    return original, sock
+
+
+_probed_direct: Optional[List[str]] = None
+
+
+def probe_direct() -> List[str]:
+    """What the direct reader relies on that this system, Python or urllib3 lacks: an
+    empty list when all is there. Runs once."""
+    global _probed_direct
+    if _probed_direct is None:
+        _probed_direct = _probe_direct()
+    return list(_probed_direct)
+
+
+def _probe_direct() -> List[str]:
+    if not sys.platform.startswith("linux"):
+        return [f"SO_RCVTIMEO is relied on as Linux has it, not as {sys.platform} has it"]
+    problems = []
+    raw = urllib3.response.HTTPResponse(body=io.BytesIO(), preload_content=False)
+    for name in ("_error_catcher", "release_conn"):
+        if not callable(getattr(raw, name, None)):
+            problems.append(f"urllib3 HTTPResponse.{name}() is missing")
+    for name in ("_connection", "_fp_bytes_read"):
+        if not hasattr(raw, name):
+            problems.append(f"urllib3 HTTPResponse.{name} is missing")
+    original = http.client.HTTPResponse(_FakeSocket(_PROBE_RESPONSE), method="POST")  # type: ignore[arg-type]
+    original.begin()
+    if not (original.chunked and original.chunk_left is None and hasattr(original.fp, "read1")):
+        problems.append("http.client HTTPResponse has no chunked/chunk_left/fp.read1 as expected")
+    return problems + _probe_receive_timeout()
+
+
+def _probe_receive_timeout() -> List[str]:
+    """A blocking socket with ``SO_RCVTIMEO`` read through ``socket.SocketIO`` returns
+    None once the timeout passes, with nothing read, as the direct reader expects."""
+    left, right = socket.socketpair()
+    try:
+        left.settimeout(None)
+        left.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 1000))
+        raw = socket.SocketIO(left, "rb")
+        if raw.readinto(bytearray(1)) is not None:
+            return ["a timed-out read of a blocking socket with SO_RCVTIMEO is not None"]
+        right.sendall(b"x")
+        buffer = bytearray(1)
+        if raw.readinto(buffer) != 1 or buffer != b"x":
+            return ["a blocking socket with SO_RCVTIMEO does not read on after a timeout"]
+    except OSError as exc:
+        return [f"SO_RCVTIMEO on a blocking socket fails: {exc}"]
+    finally:
+        left.close()
+        right.close()
+    return []

@@ -66,3 +66,13 @@ def test_the_probe_names_a_getresponse_that_ignores_response_class(monkeypatch) 
     monkeypatch.setattr(compat, "_probed", None)
     monkeypatch.setattr(http.client.HTTPConnection, "getresponse", lambda self: None)
     assert "http.client HTTPConnection.getresponse() ignores response_class" in compat.probe()
+
+
+def test_the_direct_probe_passes_here_and_names_another_system(monkeypatch) -> None:
+    assert compat.probe_direct() == []  # Linux, this urllib3: the direct reader applies
+    monkeypatch.setattr(compat, "_probed_direct", None)
+    monkeypatch.setattr(compat.sys, "platform", "darwin")
+    assert compat.probe_direct() == [
+        "SO_RCVTIMEO is relied on as Linux has it, not as darwin has it"
+    ]
+    assert compat.direct_parts(object()) is None

@@ -11,10 +11,13 @@ concurrency section has the figures).
 
 It applies to a plain TCP socket on Linux, a body without content coding, not yet read;
 anything else (TLS, a proxy's SOCKS socket, another system, gzip) reads through urllib3
-as before (:func:`direct_body`). Failures are urllib3's, raised through its own error
-handling (``_error_catcher``): a silence past the read timeout is a ``ReadTimeoutError``,
-a connection lost mid-body a ``ProtocolError``, and the connection is closed. A body read
-to its end gives the socket back its timeout and the connection back to its pool.
+as before (:func:`direct_body`). What it relies on in urllib3, http.client and the
+system is checked once by :func:`g4f_sync.compat.probe_direct`.
+
+Failures are urllib3's, raised through its own error handling (``_error_catcher``): a
+silence past the read timeout is a ``ReadTimeoutError``, a connection lost mid-body a
+``ProtocolError``, and the connection is closed. A body read to its end gives the socket
+back its timeout and the connection back to its pool.
 """
 
 from __future__ import annotations
@@ -22,16 +25,13 @@ from __future__ import annotations
 import http.client
 import socket
 import struct
-import sys
 from typing import Any, List, Optional
 
+from .. import compat
 from .config import READ_SIZE
 
 __all__ = ["DirectBody", "direct_body"]
 
-SUPPORTED = sys.platform.startswith("linux") and hasattr(socket, "SO_RCVTIMEO")
-"""Where ``SO_RCVTIMEO`` takes a ``struct timeval`` and a timed-out ``recv`` fails with
-``EAGAIN``, which :class:`socket.SocketIO` reads as "no data yet"."""
 _PEEK = getattr(socket, "MSG_PEEK", 0) | getattr(socket, "MSG_DONTWAIT", 0)
 
 MAX_LINE = getattr(http.client, "_MAXLINE", 65536)
@@ -46,25 +46,9 @@ _DONE = 4
 
 def direct_body(raw: Any, read_timeout: Optional[float]) -> Optional[DirectBody]:
     """A :class:`DirectBody` for urllib3 response ``raw``, or None where it does not apply
-    (then urllib3 reads the body)."""
-    if not SUPPORTED:
-        return None
-    original = getattr(raw, "_fp", None)
-    connection = getattr(raw, "_connection", None)
-    sock = getattr(connection, "sock", None)
-    if (
-        type(sock) is not socket.socket  # TLS, SOCKS and test doubles read through urllib3
-        or not isinstance(original, http.client.HTTPResponse)
-        or original._method == "HEAD"
-        or original.fp is None
-        or original.chunk_left is not None  # the body was read from already
-        or getattr(raw, "_fp_bytes_read", None) != 0
-        or not callable(getattr(raw, "_error_catcher", None))
-        or not callable(getattr(raw, "release_conn", None))
-        or raw.headers.get("Content-Encoding", "identity").strip().lower() != "identity"
-    ):
-        return None
-    return DirectBody(raw, original, sock, read_timeout)
+    (then urllib3 reads the body): see :func:`g4f_sync.compat.direct_parts`."""
+    parts = compat.direct_parts(raw)
+    return None if parts is None else DirectBody(raw, *parts, read_timeout)
 
 
 class DirectBody:
