@@ -6,13 +6,19 @@ Fixtures are in ``conftest.py``; what the kernel says about TCP connections is i
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import signal
 import subprocess
 import sys
+import threading
 import tracemalloc
+import types
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+
+import pytest
 
 from g4f_sync.emulator import Emulator
 from g4f_sync.http import Retry
@@ -102,3 +108,45 @@ def junit_outcomes(report: Path) -> Dict[str, str]:
                 outcome = f"{'failed' if kind == 'failure' else kind}: {element.get('message')}"
         found[case.get("name", "")] = outcome
     return found
+
+
+@contextlib.contextmanager
+def ctrl_c_when(event: threading.Event) -> Iterator[None]:
+    """Press Ctrl-C (SIGINT to the main thread) once ``event`` is set.
+
+    A signal that lands just before the main thread blocks on a lock is handled only
+    when something wakes that thread (a CPython race), so SIGINT is repeated until the
+    handler has run; only the first one raises KeyboardInterrupt.
+    """
+    main = threading.main_thread().ident
+    assert main is not None
+    handled = threading.Event()
+    finished = threading.Event()
+
+    def on_sigint(signum: int, frame: Optional[types.FrameType]) -> None:
+        if not handled.is_set():
+            handled.set()
+            raise KeyboardInterrupt
+
+    def press() -> None:
+        if event.wait(TIMEOUT):
+            while not handled.is_set() and not finished.is_set():
+                signal.pthread_kill(main, signal.SIGINT)
+                handled.wait(0.05)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    presser = threading.Thread(target=press)
+    presser.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        presser.join()
+        signal.signal(signal.SIGINT, previous)  # runs pending handlers first
+
+
+needs_ctrl_c = pytest.mark.skipif(
+    not hasattr(signal, "pthread_kill")
+    or threading.current_thread() is not threading.main_thread(),
+    reason="needs signal.pthread_kill and the main thread",
+)

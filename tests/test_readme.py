@@ -93,15 +93,16 @@ socket.socket.connect_ex = _guarded(socket.socket.connect_ex)
 RUNNER = """
 import ast, asyncio, inspect, json, sys
 
-exec(compile(open(sys.argv[1]).read(), "offline_guard.py", "exec"), {})
-namespace = {"__name__": "__main__"}
-for block in json.load(open(sys.argv[2])):
-    source = "\\n" * (block["line"] - 1) + block["code"]  # tracebacks name README lines
-    code = compile(source, "README.rst", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-    result = eval(code, namespace)
-    if inspect.iscoroutine(result):  # top-level await, as in a notebook cell
-        asyncio.run(result)
-    print(f"README.rst:{block['line']} ran", file=sys.stderr, flush=True)
+if __name__ == "__main__":  # not again in the worker processes an example starts (spawn)
+    exec(compile(open(sys.argv[1]).read(), "offline_guard.py", "exec"), {})
+    namespace = {"__name__": "__main__"}
+    for block in json.load(open(sys.argv[2])):
+        source = "\\n" * (block["line"] - 1) + block["code"]  # tracebacks name README lines
+        code = compile(source, "README.rst", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        result = eval(code, namespace)
+        if inspect.iscoroutine(result):  # top-level await, as in a notebook cell
+            asyncio.run(result)
+        print(f"README.rst:{block['line']} ran", file=sys.stderr, flush=True)
 """
 
 

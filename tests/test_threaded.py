@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import contextlib
 import functools
 import gc
 import itertools
-import signal
+import multiprocessing
 import socket
 import subprocess
 import sys
@@ -21,11 +20,11 @@ import threading
 import time
 import traceback
 import types
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterator, List, Optional
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any, Callable, Iterator, List, Optional
 
 import pytest
-from support import ROOT
+from support import ROOT, ctrl_c_when, needs_ctrl_c
 
 from g4f_sync import errors
 from g4f_sync.threaded import BatchResult, ThreadedStream, progress, run_batch
@@ -99,48 +98,6 @@ def assert_worker_gone(source: SilentSocketSource) -> None:
     assert source.thread is not None
     assert not source.thread.is_alive()
     assert source.thread not in threading.enumerate()
-
-
-@contextlib.contextmanager
-def ctrl_c_when(event: threading.Event) -> Iterator[None]:
-    """Press Ctrl-C (SIGINT to the main thread) once ``event`` is set.
-
-    A signal that lands just before the main thread blocks on a lock is handled only
-    when something wakes that thread (a CPython race), so SIGINT is repeated until the
-    handler has run; only the first one raises KeyboardInterrupt.
-    """
-    main = threading.main_thread().ident
-    assert main is not None
-    handled = threading.Event()
-    finished = threading.Event()
-
-    def on_sigint(signum: int, frame: Optional[types.FrameType]) -> None:
-        if not handled.is_set():
-            handled.set()
-            raise KeyboardInterrupt
-
-    def press() -> None:
-        if event.wait(WAIT):
-            while not handled.is_set() and not finished.is_set():
-                signal.pthread_kill(main, signal.SIGINT)
-                handled.wait(0.05)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    presser = threading.Thread(target=press)
-    presser.start()
-    try:
-        yield
-    finally:
-        finished.set()
-        presser.join()
-        signal.signal(signal.SIGINT, previous)  # runs pending handlers first
-
-
-needs_ctrl_c = pytest.mark.skipif(
-    not hasattr(signal, "pthread_kill")
-    or threading.current_thread() is not threading.main_thread(),
-    reason="needs signal.pthread_kill and the main thread",
-)
 
 
 def run_python(script: str) -> subprocess.CompletedProcess[str]:
@@ -615,6 +572,37 @@ def test_run_batch_leaves_a_given_executor_running() -> None:
         results = list(run_batch([lambda: 1, lambda: 2], executor=pool))
         assert [r.value for r in results] == [1, 2]
         assert pool.submit(lambda: "still running").result(WAIT) == "still running"
+
+
+class InCallerExecutor(Executor):
+    """Runs each call at once, in the caller's thread: an executor in the batch's own
+    process that is not a thread pool."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
+def numbers() -> Iterator[int]:
+    return iter(range(3))
+
+
+def test_run_batch_on_another_process_refuses_a_returned_iterator() -> None:
+    calls = [numbers, functools.partial(pow, 2, 5)]
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        iterator, number = run_batch(calls, executor=pool)
+    assert type(iterator.error) is errors.InvalidRequestError
+    assert "an open stream cannot leave its process" in str(iterator.error).lower()
+    assert number.value == 32
+
+
+def test_run_batch_on_an_executor_in_its_own_process_returns_iterators_as_they_are() -> None:
+    [result] = run_batch([numbers], executor=InCallerExecutor())
+    assert list(result.value) == [0, 1, 2]  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("executor_workers", [None, 10])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections import deque
 from queue import Empty, SimpleQueue
 from typing import (
@@ -17,6 +18,7 @@ from typing import (
     List,
     Optional,
     Sized,
+    Tuple,
     TypeVar,
 )
 
@@ -32,6 +34,14 @@ if TYPE_CHECKING:
 __all__ = ["BatchResult", "run_batch"]
 
 T = TypeVar("T")
+
+_Origin = Tuple[int, str]
+"""A process, as ``(pid, token)``: the token tells processes on other machines apart, the
+pid a forked child from its parent (which share the token)."""
+
+_PROCESS_TOKEN = os.urandom(8).hex()
+_submissions = itertools.count()
+"""Numbers the calls submitted to other executors, so that no two look alike."""
 
 
 class BatchResult(Generic[T]):
@@ -85,6 +95,13 @@ def run_batch(
     when iteration starts; ``calls`` is consumed lazily (it may be a generator), a new
     call being submitted as an earlier one finishes while the caller iterates.
 
+    On an executor other than a thread pool, calls must pickle, and each is submitted
+    with a number of its own, so that equal calls each run (dask's tasks are "pure" by
+    default: equal ones would share one run). A call that ran in another process and
+    returned an iterator (an open stream, which cannot leave its process) has it closed
+    there and gives an :class:`~g4f_sync.errors.InvalidRequestError`: such calls return
+    plain values (``"".join(stream)``).
+
     ``progress``: a "3/8 done, 1 failed" display, updated in place in a notebook (tqdm's
     widget with tqdm and ipywidgets installed, else one text line) and on a terminal
     (tqdm's bar if installed), else (a log file) written once to stderr at the end;
@@ -95,8 +112,8 @@ def run_batch(
     pool (the default one, or a ``ThreadPoolExecutor``) each run in an
     :class:`~g4f_sync.interrupt.InterruptScope`: the connections they opened are
     interrupted, so their streams end at once instead of finishing in the background
-    (on other executors they finish). Results the caller never received that are
-    iterators with ``close()`` (open streams) are closed.
+    (on other executors they finish, and dask drops their results). Results the caller
+    never received that are iterators with ``close()`` (open streams) are closed.
     """
     if not is_count(max_workers, minimum=1):
         raise errors.InvalidRequestError(f"max_workers must be at least 1, got {max_workers!r}")
@@ -192,7 +209,7 @@ class _Batch(Generic[T]):
                 future = self._pool.submit(_run_in_scope, call, scope)
                 self._scopes[future] = scope
             else:
-                future = self._pool.submit(call)
+                future = self._pool.submit(_run_submitted, call, _here(), next(_submissions))
             self._running[future] = index
             future.add_done_callback(self._done.put)
 
@@ -243,6 +260,26 @@ class _Batch(Generic[T]):
 def _run_in_scope(call: Callable[[], T], scope: InterruptScope) -> T:
     with scope:
         return call()
+
+
+def _here() -> _Origin:
+    return os.getpid(), _PROCESS_TOKEN
+
+
+def _run_submitted(call: Callable[[], T], origin: _Origin, number: int) -> T:
+    """Run ``call`` on an executor other than a thread pool, perhaps in another process
+    (``origin`` is the batch's); ``number`` only makes each submission unique. An iterator
+    returned elsewhere than ``origin`` is closed here and refused: it cannot be pickled
+    (dask would wait for it forever)."""
+    value = call()
+    if isinstance(value, Iterator) and origin != _here():
+        _close_unclaimed(value)
+        raise errors.InvalidRequestError(
+            f"run_batch: a call returned {type(value).__name__}, an iterator, in another"
+            " process than the batch's; the call ran and its stream was closed there."
+            ' An open stream cannot leave its process: return plain values ("".join(stream))'
+        )
+    return value
 
 
 def _result_of(index: int, future: Future[T]) -> BatchResult[T]:
