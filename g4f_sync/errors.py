@@ -14,6 +14,7 @@
     ├── CancelledError                         the caller interrupted the call
     ├── MissingRequirementsError (ImportError) an optional package is not installed
     ├── EmulatorNotStartedError (RuntimeError)  the emulator was used before start()
+    ├── StreamNotTransferableError (TypeError)  a call in another process returned a stream
     ├── ConnectionError (ConnectionError)       could not reach the server
     │   └── StreamInterruptedError              connection lost mid-stream
     ├── TimeoutError (TimeoutError)             connect or read timeout
@@ -84,6 +85,7 @@ __all__ = [
     "ResponseStatusError",
     "RetryProviderError",
     "StreamInterruptedError",
+    "StreamNotTransferableError",
     "TimeoutError",
     "UnprocessableEntityError",
 ]
@@ -194,6 +196,12 @@ class EmulatorNotStartedError(G4FError, RuntimeError):
     """An :class:`~g4f_sync.emulator.Emulator` was used (its URL, its requests, a
     provider bound to it) before :meth:`~g4f_sync.emulator.Emulator.start` or a ``with``
     block; nothing was sent."""
+
+
+class StreamNotTransferableError(G4FError, TypeError):
+    """A call that ``run_batch`` ran in another process (on dask, a process pool)
+    returned an iterator: an open stream cannot leave its process. The call ran; its
+    stream was closed there. Return plain values (``"".join(stream)``) instead."""
 
 
 class ProviderNotWorkingError(G4FError):

@@ -208,7 +208,7 @@ def test_a_stream_returned_by_a_worker_is_an_error_not_a_hang(
     ]
     batch = run_batch(calls, executor=dask_client.get_executor(), max_workers=2)
     stream, text = collect_within(batch, 4 * TIMEOUT)
-    assert type(stream.error) is errors.InvalidRequestError
+    assert type(stream.error) is errors.StreamNotTransferableError
     assert "return plain values" in str(stream.error)
     assert text.value == "plain text"
 

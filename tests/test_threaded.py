@@ -595,7 +595,7 @@ def test_run_batch_on_another_process_refuses_a_returned_iterator() -> None:
     calls = [numbers, functools.partial(pow, 2, 5)]
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         iterator, number = run_batch(calls, executor=pool)
-    assert type(iterator.error) is errors.InvalidRequestError
+    assert type(iterator.error) is errors.StreamNotTransferableError
     assert "an open stream cannot leave its process" in str(iterator.error).lower()
     assert number.value == 32
 

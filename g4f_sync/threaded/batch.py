@@ -99,7 +99,7 @@ def run_batch(
     with a number of its own, so that equal calls each run (dask's tasks are "pure" by
     default: equal ones would share one run). A call that ran in another process and
     returned an iterator (an open stream, which cannot leave its process) has it closed
-    there and gives an :class:`~g4f_sync.errors.InvalidRequestError`: such calls return
+    there and gives a :class:`~g4f_sync.errors.StreamNotTransferableError`: such calls return
     plain values (``"".join(stream)``).
 
     ``progress``: a "3/8 done, 1 failed" display, updated in place in a notebook (tqdm's
@@ -274,7 +274,7 @@ def _run_submitted(call: Callable[[], T], origin: _Origin, number: int) -> T:
     value = call()
     if isinstance(value, Iterator) and origin != _here():
         _close_unclaimed(value)
-        raise errors.InvalidRequestError(
+        raise errors.StreamNotTransferableError(
             f"run_batch: a call returned {type(value).__name__}, an iterator, in another"
             " process than the batch's; the call ran and its stream was closed there."
             ' An open stream cannot leave its process: return plain values ("".join(stream))'
