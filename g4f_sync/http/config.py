@@ -11,6 +11,7 @@ from ..checks import is_count, is_number, is_seconds
 
 __all__ = [
     "BODY_LIMIT",
+    "CALL_POOL_MAXSIZE",
     "DEFAULT_POOL_MAXSIZE",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
@@ -44,6 +45,9 @@ http.client."""
 DEFAULT_POOL_MAXSIZE = 32
 """Connections per host a :class:`~g4f_sync.http.Session` keeps for reuse: how many
 streams can run on it at once without a connection being discarded."""
+CALL_POOL_MAXSIZE = 2
+"""Connections per host of the session a call opens for itself (no ``session=``): its
+requests go one after another, and a pool is filled with that many places when made."""
 
 
 class Timeout(NamedTuple):

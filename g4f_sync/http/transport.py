@@ -12,7 +12,7 @@ import requests
 
 from .. import compat, errors
 from ..interrupt import current_scope
-from .config import Retry, Timeout, TimeoutLike
+from .config import CALL_POOL_MAXSIZE, Retry, Timeout, TimeoutLike
 from .failures import mapped_errors, raise_for_status
 from .proxy import parse_proxy, redact_url
 from .session import Session, caller_retries, send_with_retries
@@ -56,7 +56,7 @@ class Transport:
         self.secrets = tuple(secrets)
         """What errors of this call must never show (its API key)."""
         self.owns_session = session is None
-        self.session = session if session is not None else Session()
+        self.session = session if session is not None else Session(pool_maxsize=CALL_POOL_MAXSIZE)
         self.responses: List[requests.Response] = []
         self.attempts = 0
         """Requests sent by the latest :meth:`request`, retries included."""
