@@ -136,7 +136,7 @@ def test_a_request_goes_through_the_proxy_the_environment_names(
     monkeypatch: pytest.MonkeyPatch, proxy: RecordingProxy
 ) -> None:
     monkeypatch.setenv("http_proxy", proxy.url)
-    with Session(max_retries=0) as session:  # nothing listens on localhost:9: only the proxy answers
+    with Session(max_retries=0) as session:  # nothing listens on localhost:9: the proxy does
         assert session.get("http://localhost:9/api", timeout=5).text == "ok"
         monkeypatch.setenv("no_proxy", "localhost")
         with pytest.raises(requests.ConnectionError, match="refused"):  # now direct
