@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 import types
+import weakref
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Callable, Iterator, List, Optional
 
@@ -200,6 +201,232 @@ def test_slow_consumer_holds_the_producer_to_maxsize_plus_one() -> None:
         assert next(stream) == 0  # one slot frees: exactly one more item is produced
         assert beyond_bound.wait(WAIT)
         assert [next(stream) for _ in range(100)] == list(range(1, 101))
+
+
+# ThreadedStream: the hand-over (items the worker queued are read without waiting)
+
+
+def record_channel_calls(stream: ThreadedStream[Any]) -> List[str]:
+    """The names of the channel methods that take its lock on the consumer's side (wait
+    for an item, register an async waker, wake the worker), one entry per call."""
+    channel = stream._channel
+    calls: List[str] = []
+    for name in ("wait_for_item", "wake_when_ready", "made_room"):
+        method = getattr(channel, name)
+
+        def record(*args: Any, _name: str = name, _method: Any = method) -> Any:
+            calls.append(_name)
+            return _method(*args)
+
+        setattr(channel, name, record)
+    return calls
+
+
+def gated_source(
+    count: int, queued: threading.Event, release: threading.Event
+) -> Callable[[], Iterator[int]]:
+    """A source of ``range(count)`` that sets ``queued`` once the worker has put them all,
+    then yields ``count`` after ``release``."""
+
+    def source() -> Iterator[int]:
+        yield from range(count)
+        queued.set()  # asked for one more: every item before is in the channel
+        assert release.wait(WAIT)
+        yield count
+
+    return source
+
+
+def test_items_queued_while_the_consumer_is_away_are_read_in_order_without_waiting() -> None:
+    queued, release = threading.Event(), threading.Event()
+    with ThreadedStream(gated_source(10, queued, release), maxsize=16) as stream:
+        assert queued.wait(WAIT)
+        calls = record_channel_calls(stream)
+        assert [next(stream) for _ in range(10)] == list(range(10))
+        assert calls == []  # one hand-over: no wait, no lock, for any of the ten
+        release.set()
+        assert list(stream) == [10]
+
+
+def test_async_items_queued_while_the_consumer_is_away_are_read_without_waiting() -> None:
+    queued, release = threading.Event(), threading.Event()
+
+    async def main() -> List[int]:
+        loop = asyncio.get_running_loop()
+        async with ThreadedStream(gated_source(10, queued, release), maxsize=16) as stream:
+            assert await loop.run_in_executor(None, queued.wait, WAIT)
+            calls = record_channel_calls(stream)
+            received = [await stream.__anext__() for _ in range(10)]
+            assert calls == []
+            release.set()
+            return received + [item async for item in stream]
+
+    assert asyncio.run(main()) == list(range(11))
+
+
+class CountingSource:
+    """An endless source that records how many items it was asked for."""
+
+    def __init__(self) -> None:
+        self.produced = 0
+        self.progress = threading.Condition()
+
+    def __call__(self) -> Iterator[int]:
+        for item in itertools.count():
+            with self.progress:
+                self.produced += 1
+                self.progress.notify_all()
+            yield item
+
+    def wait_produced(self, count: int) -> int:
+        """Wait until the source was asked for ``count`` items; how many it was asked for."""
+        with self.progress:
+            self.progress.wait_for(lambda: self.produced >= count, WAIT)
+            return self.produced
+
+
+@pytest.mark.parametrize("maxsize", [1, 2, 5, 8])
+def test_a_fast_worker_never_runs_more_than_maxsize_items_ahead(maxsize: int) -> None:
+    """After the consumer has read ``read`` items, the source was asked for at most
+    ``read + maxsize + 1`` (``maxsize`` not yet read, one held by the waiting worker).
+    Unobserved, the worker fills the bound; once the consumer reads on, it refills at
+    least half of it (it is woken when half is free, not at each free slot)."""
+    source = CountingSource()
+    read = 0
+    with ThreadedStream(source, maxsize=maxsize) as stream:
+        assert source.wait_produced(maxsize + 1) == maxsize + 1
+        for burst in [1, max(1, maxsize // 2), maxsize, 3 * maxsize + 1, maxsize - 1, 1]:
+            for _ in range(burst):
+                assert next(stream) == read
+                read += 1
+                assert source.wait_produced(0) <= read + maxsize + 1
+            half = read + (maxsize + 1) // 2 + 1
+            assert half <= source.wait_produced(half) <= read + maxsize + 1
+
+
+@pytest.mark.parametrize("closer", ["this thread", "another thread"])
+def test_close_with_items_queued_drops_them_and_stops_the_worker(closer: str) -> None:
+    class Item:
+        pass
+
+    made: List[weakref.ReferenceType[Item]] = []
+    full = threading.Event()
+    closed_in: List[threading.Thread] = []
+
+    def source() -> Iterator[Item]:
+        try:
+            for number in itertools.count():
+                if number == 8:
+                    full.set()  # items 0-7 fill the channel; the worker waits with 8
+                item = Item()
+                made.append(weakref.ref(item))
+                yield item
+                del item
+        finally:
+            closed_in.append(threading.current_thread())
+
+    stream = ThreadedStream(source, maxsize=8)
+    kept = [next(stream) for _ in range(2)]
+    assert full.wait(WAIT)
+    if closer == "this thread":
+        stream.close()
+    else:
+        closing = threading.Thread(target=stream.close)
+        closing.start()
+        closing.join(WAIT)
+    with pytest.raises(StopIteration):
+        next(stream)
+    join_threads("g4f_sync.ThreadedStream")
+    assert len(closed_in) == 1
+    assert closed_in[0] is not threading.current_thread()
+    gc.collect()
+    assert [ref() for ref in made[:2]] == kept
+    assert [ref() for ref in made[2:]] == [None] * (len(made) - 2)  # none is held any more
+
+
+def test_async_aclose_with_items_queued_drops_them() -> None:
+    source = CountingSource()
+
+    async def main() -> ThreadedStream[int]:
+        stream = ThreadedStream(source, maxsize=8)
+        assert await stream.__anext__() == 0
+        loop = asyncio.get_running_loop()
+        assert await loop.run_in_executor(None, source.wait_produced, 6) >= 6  # half of 8 queued
+        await stream.aclose()
+        with pytest.raises(StopAsyncIteration):
+            await stream.__anext__()
+        return stream
+
+    stream = asyncio.run(main())
+    assert stream.closed
+    assert list(stream._channel.items) == []
+
+
+@pytest.mark.parametrize("count", [0, 3, 8, 21])
+def test_an_error_comes_after_every_item_queued_before_it(count: int) -> None:
+    failure = ValueError("source broke")
+    raised = threading.Event()
+
+    def source() -> Iterator[int]:
+        yield from range(count)
+        raised.set()
+        raise failure
+
+    stream = ThreadedStream(source, maxsize=8)
+    received: List[int] = []
+    if count <= 8:  # all of them queued before the consumer reads one
+        stream.__enter__()
+        assert raised.wait(WAIT)
+    with pytest.raises(ValueError) as caught:
+        for item in stream:
+            received.append(item)
+    assert received == list(range(count))
+    assert caught.value is failure
+    assert stream.closed
+
+
+@pytest.mark.parametrize("count", [0, 3, 21])
+def test_async_error_comes_after_every_item_queued_before_it(count: int) -> None:
+    failure = RuntimeError("late failure")
+    raised = threading.Event()
+
+    def source() -> Iterator[int]:
+        yield from range(count)
+        raised.set()
+        raise failure
+
+    async def main() -> List[int]:
+        received: List[int] = []
+        stream = ThreadedStream(source, maxsize=8)
+        await stream.__aenter__()
+        if count <= 8:
+            loop = asyncio.get_running_loop()
+            assert await loop.run_in_executor(None, raised.wait, WAIT)
+        with pytest.raises(RuntimeError) as caught:
+            async for item in stream:
+                received.append(item)
+        assert caught.value is failure
+        return received
+
+    assert asyncio.run(main()) == list(range(count))
+
+
+def test_a_thread_taking_over_the_reading_is_the_consumer_the_exit_watcher_sees() -> None:
+    """A thread that reads on from items already queued (no wait) becomes the consumer:
+    the exit watcher must not take the stream for orphaned while it reads."""
+    queued, release = threading.Event(), threading.Event()
+    with ThreadedStream(gated_source(5, queued, release), maxsize=8) as stream:
+        first: List[int] = []
+        reader = threading.Thread(target=lambda: first.append(next(stream)))
+        reader.start()
+        reader.join(WAIT)
+        assert first == [0]
+        assert queued.wait(WAIT)
+        assert stream._channel.orphaned()  # its only reader has ended
+        assert next(stream) == 1  # this thread reads on
+        assert not stream._channel.orphaned()
+        release.set()
+        assert list(stream) == [2, 3, 4, 5]
 
 
 # ThreadedStream: closing

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, AsyncIterator, Callable, Generic, Iterable, Optional, TypeVar
+from collections import deque
+from threading import get_ident
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Generic, Iterable, Optional, TypeVar
 
 from .. import errors
 from ..checks import is_count, is_seconds
@@ -35,8 +37,9 @@ class ThreadedStream(Generic[T]):
     source: the worker closes it (``close()`` if it has one) when the iteration ends.
 
     The worker starts on the first ``next()`` or on ``with``/``async with`` entry and
-    runs at most ``maxsize`` items ahead of the consumer (then it waits: memory stays
-    flat). Items arrive in order; if the source raises, every item produced before is
+    runs at most ``maxsize`` items ahead of the consumer (then it waits, memory staying
+    flat, until half of them are read); items it has queued are read without waiting or
+    locking. Items arrive in order; if the source raises, every item produced before is
     delivered first, then the same exception object is raised, its traceback showing
     the worker's frames. After the end, the error, or ``close()``, iteration stops.
 
@@ -73,6 +76,8 @@ class ThreadedStream(Generic[T]):
         self.timeout = timeout
         self._source: Optional[Source[T]] = source
         self._channel = Channel(maxsize)
+        self._items = self._channel.items  # popped in __next__ without the channel's lock
+        self._reader: Optional[int] = None  # the consumer thread the channel knows of
         self._thread: Optional[threading.Thread] = None
         self._closed = False
         self._lock = threading.Lock()
@@ -84,6 +89,7 @@ class ThreadedStream(Generic[T]):
 
     def _start(self) -> Channel:
         self._channel.consumer = threading.current_thread()
+        self._reader = get_ident()
         with self._lock:
             if self._thread is None and not self._closed:
                 thread = worker_thread(self._channel, self._source)  # type: ignore[arg-type]
@@ -106,6 +112,33 @@ class ThreadedStream(Generic[T]):
         return self
 
     def __next__(self) -> T:
+        # The hot path (_pop_queued, inline): an item already queued, taken without
+        # waiting or locking by the thread the channel knows as its consumer. Any other
+        # thread goes through _start(), which records it for the exit watcher.
+        if self._reader == get_ident():
+            try:
+                item = self._items.popleft()
+            except IndexError:
+                pass
+            else:
+                if self._channel.producer_waiting:
+                    self._channel.made_room()
+                return item  # type: ignore[no-any-return]
+        return self._next_from_channel()
+
+    def _pop_queued(self) -> Any:
+        """An item already queued, if this thread is the known consumer; else ``EMPTY``."""
+        if self._reader == get_ident():
+            try:
+                item = self._items.popleft()
+            except IndexError:
+                return EMPTY
+            if self._channel.producer_waiting:
+                self._channel.made_room()
+            return item
+        return EMPTY
+
+    def _next_from_channel(self) -> T:
         try:
             item = self._start().take(self.timeout)
         except BaseException:  # Ctrl-C while waiting
@@ -142,6 +175,7 @@ class ThreadedStream(Generic[T]):
             self._closed = True
             source, self._source = self._source, None
             thread = self._thread
+            self._items = deque()  # the fast path pops nothing more (see __next__)
         self._channel.stop()
         if thread is None and source is not None and not is_factory(source):
             close_source(source)  # never started: the source is ours to close, in this thread
@@ -171,6 +205,9 @@ class ThreadedStream(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
+        item = self._pop_queued()
+        if item is not EMPTY:
+            return item  # type: ignore[no-any-return]
         import asyncio
 
         channel = self._start()
