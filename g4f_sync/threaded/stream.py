@@ -61,7 +61,7 @@ class ThreadedStream(Generic[T]):
     """
 
     def __init__(
-        self, source: Source[T], *, maxsize: int = 64, timeout: Optional[float] = None
+        self, source: Source[T], *, maxsize: int = 256, timeout: Optional[float] = None
     ) -> None:
         if not callable(source) and not isinstance(source, Iterable):
             raise errors.InvalidRequestError(
