@@ -28,7 +28,6 @@ import struct
 from typing import Any, List, Optional
 
 from .. import compat
-from .config import READ_SIZE
 
 __all__ = ["DirectBody", "direct_body"]
 
