@@ -4,10 +4,9 @@ With a read timeout, a Python socket is non-blocking and polls before every ``re
 two system calls and two releases of the GIL per piece. A token is a piece, so with
 hundreds of streams in threads each release is a thread switch. :class:`DirectBody` puts
 the socket in blocking mode with the read timeout as the kernel's own (``SO_RCVTIMEO``),
-reads through http.client's buffer with ``read1`` (whatever has arrived, in one ``recv``)
-and takes the chunked framing apart itself, handing over every complete chunk at once.
-At 256 streams in threads this halves the thread switches per token (the benchmarks'
-concurrency section has the figures).
+reads through http.client's buffer (whatever has arrived, in one ``recv``) and takes the
+chunked framing apart itself, handing over every complete chunk at once: one system call
+and one GIL release a token instead of two (the benchmarks' concurrency section).
 
 It applies to a plain TCP socket on Linux, a body without content coding, not yet read;
 anything else (TLS, a proxy's SOCKS socket, another system, gzip) reads through urllib3
