@@ -160,6 +160,20 @@ TARGETS: Tuple[Target, ...] = (
         )
         for framing in FRAMINGS
     ),
+    # ThreadedStream over the provider, each framing, as a ratio to the provider alone
+    *(
+        Target(
+            "throughput",
+            f"ThreadedStream tok/s vs the provider it wraps, {framing}",
+            mine=("threaded", framing, "tokens_per_s"),
+            theirs=None,
+            bound=0.9,
+            higher=True,
+            floor=("provider", framing, "tokens_per_s"),
+            unit="tok/s",
+        )
+        for framing in FRAMINGS
+    ),
     # the OpenAI-compatible provider's CPU per token, each framing, as a ratio to Koala's
     # provider path on the same number of tokens in the same run
     *(
