@@ -347,7 +347,7 @@ def direct_parts(raw: Any) -> Optional[Tuple[http.client.HTTPResponse, socket.so
         or not isinstance(original, http.client.HTTPResponse)
         or original._method == "HEAD"  # no body, whatever the headers say
         or original.fp is None
-        or original.chunk_left is not None  # the body was read from already
+        or (original.chunked and original.chunk_left is not None)  # a chunk was read
         or getattr(raw, "_fp_bytes_read", None) != 0
         or raw.headers.get("Content-Encoding", "identity").strip().lower() != "identity"
     ):

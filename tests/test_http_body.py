@@ -653,7 +653,7 @@ def test_gzip_chunked_tokens_each_arrive_before_the_next_is_sent(
 
 
 def test_close_delimited_body_is_unaffected(
-    server: ScriptedServer, session: requests.Session
+    server: ScriptedServer, session: requests.Session, path: ReadPath
 ) -> None:
     events = [threading.Event(), threading.Event()]
     server.respond(
@@ -676,7 +676,7 @@ def test_close_delimited_body_is_unaffected(
 
 
 def test_content_length_body_is_unaffected_and_keeps_the_connection(
-    server: ScriptedServer, session: requests.Session
+    server: ScriptedServer, session: requests.Session, path: ReadPath
 ) -> None:
     later = threading.Event()
     server.respond(
@@ -694,7 +694,7 @@ def test_content_length_body_is_unaffected_and_keeps_the_connection(
 
 
 def test_content_length_body_cut_short_raises(
-    server: ScriptedServer, session: requests.Session
+    server: ScriptedServer, session: requests.Session, path: ReadPath
 ) -> None:
     server.respond(b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nonly this", CLOSE)
     pieces: List[bytes] = []
@@ -771,3 +771,15 @@ def test_direct_reader_leaves_other_bodies_to_urllib3(
     monkeypatch.setattr(compat, "_probed_direct", ["another system than Linux"])
     assert direct.direct_body(response.raw, WAIT) is None
     assert b"".join(iter_body(response)) == b"plain"
+
+
+def test_direct_reader_stops_at_the_content_length_and_drops_a_connection_with_more(
+    server: ScriptedServer, session: requests.Session, path: ReadPath
+) -> None:
+    # A server that sends more than its Content-Length: the body is the first 5 bytes,
+    # and the connection, holding bytes that belong to no answer, is not reused.
+    server.respond(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA")
+    server.respond(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    assert b"".join(iter_body(get(session, server))) == b"hello"
+    assert b"".join(iter_body(get(session, server))) == b"ok"
+    assert server.connections == (2 if path.name == "direct" else 1)

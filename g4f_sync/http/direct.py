@@ -113,8 +113,8 @@ class DirectBody:
                 raise http.client.IncompleteRead(b"", left)
             self._finish()
             return b""
-        if len(data) > left:
-            data = data[:left]  # more than the body: not ours to read
+        if len(data) > left:  # more than the body: not ours, so the connection is not reused
+            data, self._buffer, self._start = data[:left], data[left:], 0
         self._left = left - len(data)
         if self._left == 0:
             self._finish()
