@@ -335,13 +335,16 @@ def _probe_whole_chunks() -> List[str]:
 
 def direct_parts(raw: Any) -> Optional[Tuple[http.client.HTTPResponse, socket.socket]]:
     """For a body :class:`g4f_sync.http.direct.DirectBody` can read, http.client's response
-    and its plain TCP socket; None for anything else, or where :func:`probe_direct` found
-    a problem. The reader also uses urllib3's ``_error_catcher()``, ``release_conn()``,
-    ``_connection`` and ``_fp_bytes_read``, which the probe checks."""
+    and its plain TCP socket (``fp.raw._sock``); None for anything else, or where
+    :func:`probe_direct` found a problem. The reader also uses urllib3's
+    ``_error_catcher()``, ``release_conn()``, ``_connection`` and ``_fp_bytes_read``, which
+    the probe checks."""
     if probe_direct():
         return None
     original = getattr(raw, "_fp", None)
-    sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    # the socket the body is read from (a connection that closes after this answer has
+    # let go of it already: only the response's file holds it)
+    sock = getattr(getattr(getattr(original, "fp", None), "raw", None), "_sock", None)
     if (
         type(sock) is not socket.socket  # TLS, SOCKS and test doubles read through urllib3
         or not isinstance(original, http.client.HTTPResponse)
@@ -380,8 +383,12 @@ def _probe_direct() -> List[str]:
             problems.append(f"urllib3 HTTPResponse.{name} is missing")
     original = http.client.HTTPResponse(_FakeSocket(_PROBE_RESPONSE), method="POST")  # type: ignore[arg-type]
     original.begin()
-    if not (original.chunked and original.chunk_left is None and hasattr(original.fp, "read1")):
-        problems.append("http.client HTTPResponse has no chunked/chunk_left/fp.read1 as expected")
+    if not (original.chunked and original.chunk_left is None and hasattr(original.fp, "peek")):
+        problems.append("http.client HTTPResponse has no chunked/chunk_left/fp.peek as expected")
+    left, right = socket.socketpair()
+    with left, right, left.makefile("rb") as file:
+        if getattr(getattr(file, "raw", None), "_sock", None) is not left:
+            problems.append("a socket file's raw.SocketIO no longer holds the socket as _sock")
     return problems + _probe_receive_timeout()
 
 
