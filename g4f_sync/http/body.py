@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import email.message
-from typing import Any, Iterator, List, Optional
+from typing import Any, Callable, Iterator, List, Optional
 
 import requests
 
@@ -19,10 +19,11 @@ __all__ = ["iter_body", "read_body", "read_json", "read_text"]
 def iter_body(response: requests.Response) -> Iterator[bytes]:
     """Yield the (decoded) body as it arrives, without waiting to fill a buffer.
 
-    Uses urllib3's ``read1``, which returns whatever the socket has, in chunked and in
-    close-delimited responses alike (requests' ``iter_content``/``iter_lines`` hold
-    bytes back in the latter). In a chunked body, the complete chunks already received
-    come in one piece (:func:`g4f_sync.compat.whole_chunks_reader`). Raises
+    A plain-TCP body without content coding is read from its socket, one ``recv`` a
+    piece (:mod:`g4f_sync.http.direct`); any other through urllib3's ``read1``, which
+    returns whatever the socket has, in chunked and in close-delimited responses alike
+    (requests' ``iter_content``/``iter_lines`` hold bytes back in the latter). In a
+    chunked body, the complete chunks already received come in one piece. Raises
     :class:`~g4f_sync.errors.StreamInterruptedError` when the connection breaks and
     :class:`~g4f_sync.errors.TimeoutError` when the server goes silent for longer than
     the read timeout.
@@ -30,24 +31,27 @@ def iter_body(response: requests.Response) -> Iterator[bytes]:
     raw = response.raw
     timeout = (None, _read_timeout(raw))
     direct = direct_body(raw, timeout[1])
-    if direct is not None:
-        read = direct.read
-        with mapped_errors(*request_of(response), reading=True, timeout=timeout):
-            while True:
-                chunk = read()
-                if not chunk:
-                    return
-                yield chunk
-    read1 = raw.read1
-    whole_chunks = compat.whole_chunks_reader(raw)
+    read = direct.read if direct is not None else _urllib3_reader(raw)
     with mapped_errors(*request_of(response), reading=True, timeout=timeout):
         while True:
-            chunk = whole_chunks() if whole_chunks is not None else b""
+            chunk = read()
             if not chunk:
-                chunk = read1(READ_SIZE, decode_content=True)
-                if not chunk:
-                    return
+                return
             yield chunk
+
+
+def _urllib3_reader(raw: Any) -> Callable[[], bytes]:
+    """The next piece of ``raw``'s body through urllib3: the complete chunks already
+    received (:func:`g4f_sync.compat.whole_chunks_reader`), else one ``read1``."""
+    read1 = raw.read1
+    whole_chunks = compat.whole_chunks_reader(raw)
+    if whole_chunks is None:
+        return lambda: read1(READ_SIZE, decode_content=True)
+
+    def read() -> bytes:
+        return whole_chunks() or read1(READ_SIZE, decode_content=True)
+
+    return read
 
 
 def _read_timeout(raw: Any) -> Optional[float]:
