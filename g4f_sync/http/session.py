@@ -97,7 +97,7 @@ class Session(requests.Session):
     ) -> Dict[str, Any]:
         """requests' own, with the proxies the environment gives a host looked up once
         per environment (:func:`environment_proxies`) rather than scanned for on every
-        request: a third of the CPU requests spends sending a small request."""
+        request (0.3 ms of the 2.2 ms of CPU requests spends sending a small request)."""
         if not (self.trust_env and ENVIRONMENT_ONLY_PROXIES and isinstance(url, str)):
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
         no_proxy = proxies.get("no_proxy") if proxies is not None else None
