@@ -46,7 +46,7 @@ def dask_client() -> Iterator[DaskClient]:
             n_workers=WORKERS,
             threads_per_worker=THREADS,
             processes=True,
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # any free port: 8787 may be taken
             silence_logs=logging.CRITICAL,  # the workers' "Compute Failed" for expected errors
         ) as cluster,
         DaskClient(cluster) as client,
